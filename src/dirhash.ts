@@ -1,0 +1,72 @@
+/**
+ * The h1 hash of golang.org/x/mod/sumdb/dirhash (`Hash1`), used in go.sum lines,
+ * in `.ziphash` files and for go.mod files.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+
+/** A file's name (as hashed: for a module zip, the raw entry name) and the SHA-256 of its content. */
+export interface HashedFile {
+  /** The name that goes into the summary line. */
+  name: string;
+  /** Lower-case hex SHA-256 of the file's content. */
+  sha256: string;
+}
+
+/** The h1 of an empty go.mod file; go drops go.sum lines that carry it. */
+export const EMPTY_GO_MOD_HASH = "h1:G7mAYYxgmS0lVkHyy2hEOLQCFB0DlQFTMLWggykrydY=";
+
+/** SHA-256 of the empty string, the content hash of a directory entry in a module zip. */
+export const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+const encoder = new TextEncoder();
+
+/** Lower-case hex SHA-256 of `bytes`. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/**
+ * Computes `Hash1`: sorts the names in byte order, hashes the lines
+ * `<sha256>  <name>\n` and returns `h1:` plus the base64 of that SHA-256.
+ *
+ * @example
+ * ```ts
+ * import { hash1, sha256Hex } from "./dirhash.ts";
+ * const h = hash1([{ name: "m@v1.0.0/go.mod", sha256: sha256Hex(new Uint8Array()) }]);
+ * ```
+ */
+export function hash1(files: HashedFile[]): string {
+  const sorted = files.map((f) => ({ key: encoder.encode(f.name), file: f }));
+  sorted.sort((a, b) => compareBytes(a.key, b.key));
+  const summary = createHash("sha256");
+  for (const { file } of sorted) {
+    if (file.name.includes("\n")) {
+      throw new Error(`dirhash: file name ${JSON.stringify(file.name)} contains a newline`);
+    }
+    summary.update(`${file.sha256}  ${file.name}\n`);
+  }
+  return "h1:" + summary.digest("base64");
+}
+
+/**
+ * The h1 of a go.mod file as go.sum records it on a `path version/go.mod` line.
+ *
+ * @example
+ * ```ts
+ * import { hashGoMod } from "./dirhash.ts";
+ * hashGoMod(new Uint8Array()); // "h1:G7mAYYxgmS0lVkHyy2hEOLQCFB0DlQFTMLWggykrydY="
+ * ```
+ */
+export function hashGoMod(bytes: Uint8Array): string {
+  return hash1([{ name: "go.mod", sha256: sha256Hex(bytes) }]);
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) return a[i] - b[i];
+  }
+  return a.length - b.length;
+}

@@ -1,0 +1,452 @@
+/**
+ * The GOPROXY protocol client: walks the proxy list with go's fallback rules
+ * (`,` only past 404/410, `|` past any error), speaks HTTP(S) and `file://`, retries
+ * transient failures with backoff, watches every body for stalls, and keeps zip bodies
+ * in memory only within a byte budget, spilling the rest to a temp file.
+ *
+ * @module
+ */
+import { escapePath, escapeVersion } from "./module_path.ts";
+import type { ProxyEntry } from "./proxy_list.ts";
+import { redactUrl } from "./proxy_list.ts";
+import { type MemoryBudget, Semaphore } from "./semaphore.ts";
+import { MAX_ZIP_FILE } from "./zip_rules.ts";
+
+/** The proxy has no such file (404, 410, a missing `file://` file, or `GOPROXY=off`). */
+export class NotExistError extends Error {
+  override name = "NotExistError";
+}
+
+/** The proxy list reached `direct`: go would fetch this module from version control. */
+export class LeftToGoError extends Error {
+  override name = "LeftToGoError";
+}
+
+/** A proxy answered with an error, or the transfer failed. */
+export class ProxyError extends Error {
+  override name = "ProxyError";
+  /** Whether trying again may succeed. */
+  readonly transient: boolean;
+  /** Seconds the server asked us to wait, from Retry-After. */
+  readonly retryAfter?: number;
+
+  /** Creates the error. */
+  constructor(
+    message: string,
+    opts: { transient: boolean; retryAfter?: number },
+  ) {
+    super(message);
+    this.transient = opts.transient;
+    this.retryAfter = opts.retryAfter;
+  }
+}
+
+/** A zip body: in memory (holding `reserved` bytes of the budget) or in a temp file. */
+export type ZipBody =
+  | { kind: "bytes"; bytes: Uint8Array; reserved: number }
+  | { kind: "tempFile"; file: string; size: number };
+
+/** A successful fetch: the body, the proxy that served it, and how many retries it took. */
+export interface Fetched<T> {
+  /** The body. */
+  body: T;
+  /** The proxy's base URL, with any credentials removed. */
+  proxy: string;
+  /** Retries spent over all proxies tried. */
+  retries: number;
+}
+
+/** Settings of a {@link ProxyClient}. */
+export interface ProxyClientOptions {
+  /** The parsed GOPROXY list. */
+  entries: ProxyEntry[];
+  /** Requests in flight at most. */
+  concurrency: number;
+  /** Retries of a transient failure, per request. */
+  retries: number;
+  /** Abort a body that delivers no byte for this long, and retry. */
+  stallTimeoutMs: number;
+  /** Give up on one attempt after this long in total. */
+  requestTimeoutMs: number;
+  /** Bytes of zip bodies that may be held in memory. */
+  budget: MemoryBudget;
+  /** Cancels everything. */
+  signal: AbortSignal;
+  /** Called with each chunk's size as bodies arrive. */
+  onBytes?: (n: number) => void;
+}
+
+type BodyReader<T> = (stream: ReadableStream<Uint8Array>, length: number | undefined) => Promise<T>;
+
+const MAX_REDIRECTS = 10;
+
+/** Fetches `.info`, `.mod` and `.zip` files through the GOPROXY list. */
+export class ProxyClient {
+  #opts: ProxyClientOptions;
+  #requests: Semaphore;
+
+  /** Creates a client. */
+  constructor(opts: ProxyClientOptions) {
+    this.#opts = opts;
+    this.#requests = new Semaphore(opts.concurrency);
+  }
+
+  /** Fetches a small file (`info` or `mod`) into memory. */
+  fetchSmall(path: string, version: string, ext: "info" | "mod"): Promise<Fetched<Uint8Array>> {
+    return this.#tryProxies(path, version, ext, async (stream) => {
+      return new Uint8Array(await new Response(stream).arrayBuffer());
+    });
+  }
+
+  /**
+   * Fetches a zip, refusing more than go's 500 MiB limit. `tempFile()` names the file a
+   * body that does not fit the memory budget goes to.
+   */
+  fetchZip(path: string, version: string, tempFile: () => string): Promise<Fetched<ZipBody>> {
+    return this.#tryProxies(
+      path,
+      version,
+      "zip",
+      (stream, length) => this.#readZip(stream, length, tempFile),
+    );
+  }
+
+  /** Releases what a zip body holds: its budget bytes or its temp file. */
+  async discard(body: ZipBody): Promise<void> {
+    if (body.kind === "bytes") this.#opts.budget.give(body.reserved);
+    else await Deno.remove(body.file).catch(() => {});
+  }
+
+  async #tryProxies<T>(
+    path: string,
+    version: string,
+    ext: string,
+    read: BodyReader<T>,
+  ): Promise<Fetched<T>> {
+    const rel = `${escapePath(path)}/@v/${escapeVersion(version)}.${ext}`;
+    let retries = 0;
+    let best: Error | undefined;
+    let bestRank = -1;
+    const remember = (e: Error, rank: number) => {
+      if (rank > bestRank) [best, bestRank] = [e, rank];
+    };
+    for (const entry of this.#opts.entries) {
+      if (entry.kind !== "url") {
+        if (entry.kind === "noproxy") continue;
+        if (entry.kind === "off") {
+          remember(
+            new NotExistError(`${path}@${version}: module lookup disabled by GOPROXY=off`),
+            0,
+          );
+          break;
+        }
+        throw new LeftToGoError(
+          `${path}@${version}: not on any proxy before "direct"; the go command fetches it itself`,
+        );
+      }
+      const base = redactUrl(entry.url);
+      try {
+        const r = entry.url.startsWith("file:")
+          ? await this.#readFileProxy(entry.url, rel, read)
+          : await this.#getWithRetries(entry.url, rel, read);
+        return { body: r.body, proxy: base, retries: retries + r.retries };
+      } catch (e) {
+        if (this.#opts.signal.aborted) throw e;
+        const err = e as Error & { retries?: number };
+        retries += err.retries ?? 0;
+        const notExist = err instanceof NotExistError;
+        remember(
+          new (notExist ? NotExistError : ProxyError)(
+            `${path}@${version}: ${base}: ${err.message}`,
+            { transient: false },
+          ),
+          notExist ? 0 : 1,
+        );
+        if (!entry.fallBackOnError && !notExist) break;
+      }
+    }
+    throw best ?? new NotExistError(`${path}@${version}: no proxy in GOPROXY has it`);
+  }
+
+  async #readFileProxy<T>(
+    base: string,
+    rel: string,
+    read: BodyReader<T>,
+  ): Promise<{ body: T; retries: number }> {
+    const file = decodeURIComponent(new URL(base).pathname).replace(/\/$/, "") + "/" + rel;
+    let f: Deno.FsFile;
+    try {
+      f = await Deno.open(file, { read: true });
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) throw new NotExistError(`404 Not Found: ${file}`);
+      if (e instanceof Deno.errors.PermissionDenied) {
+        throw new ProxyError(`403 Forbidden: ${file}`, { transient: false });
+      }
+      throw e;
+    }
+    const size = (await f.stat()).size;
+    return await this.#requests.run(async () => ({ body: await read(f.readable, size), retries: 0 }));
+  }
+
+  async #getWithRetries<T>(
+    base: string,
+    rel: string,
+    read: BodyReader<T>,
+  ): Promise<{ body: T; retries: number }> {
+    const url = base + "/" + goPathEscape(rel);
+    for (let attempt = 0;; attempt++) {
+      try {
+        const body = await this.#requests.run(() => this.#attempt(url, read, attempt > 0));
+        return { body, retries: attempt };
+      } catch (e) {
+        if (this.#opts.signal.aborted) throw e;
+        const transient = e instanceof ProxyError ? e.transient : !(e instanceof NotExistError);
+        if (!transient || attempt >= this.#opts.retries) {
+          throw Object.assign(e as Error, { retries: attempt });
+        }
+        await sleep(backoffMs(attempt, (e as ProxyError).retryAfter), this.#opts.signal);
+      }
+    }
+  }
+
+  /** A retry uses a fresh connection: a stalled HTTP/2 connection may stall again. */
+  async #attempt<T>(url: string, read: BodyReader<T>, fresh: boolean): Promise<T> {
+    const client = fresh ? Deno.createHttpClient({}) : undefined;
+    const stall = new AbortController();
+    const signal = AbortSignal.any([
+      this.#opts.signal,
+      stall.signal,
+      AbortSignal.timeout(this.#opts.requestTimeoutMs),
+    ]);
+    try {
+      const res = await this.#follow(url, signal, client);
+      const length = res.headers.has("content-encoding")
+        ? undefined
+        : numberOrUndefined(res.headers.get("content-length"));
+      const watched = watchStalls(res.body!, stall, this.#opts.stallTimeoutMs, this.#opts.onBytes);
+      return await read(watched, length);
+    } catch (e) {
+      throw classify(e, signal, stall.signal, this.#opts.signal);
+    } finally {
+      client?.close();
+    }
+  }
+
+  async #follow(url: string, signal: AbortSignal, client?: Deno.HttpClient): Promise<Response> {
+    let current = new URL(url);
+    const auth = basicAuth(current);
+    const origin = current.origin;
+    current.username = current.password = "";
+    for (let hop = 0;; hop++) {
+      const headers = new Headers();
+      if (auth && current.origin === origin) headers.set("authorization", auth);
+      const res = await fetch(current, { headers, signal, redirect: "manual", client });
+      if (res.status >= 300 && res.status < 400 && res.headers.has("location")) {
+        await res.body?.cancel();
+        const next = new URL(res.headers.get("location")!, current);
+        if (hop >= MAX_REDIRECTS) {
+          throw new ProxyError("stopped after 10 redirects", { transient: false });
+        }
+        if (current.protocol === "https:" && next.protocol !== "https:") {
+          throw new ProxyError(`redirect to ${redactUrl(next.href)} refused: not https`, {
+            transient: false,
+          });
+        }
+        current = next;
+        continue;
+      }
+      if (res.status === 200) return res;
+      const text = await errorText(res);
+      const message = `${res.status} ${res.statusText}${text ? ": " + text : ""}`;
+      if (res.status === 404 || res.status === 410) throw new NotExistError(message);
+      const transient = res.status >= 500 || res.status === 408 || res.status === 429;
+      throw new ProxyError(message, {
+        transient,
+        retryAfter: retryAfterSeconds(res.headers.get("retry-after")),
+      });
+    }
+  }
+
+  async #readZip(
+    stream: ReadableStream<Uint8Array>,
+    length: number | undefined,
+    tempFile: () => string,
+  ): Promise<ZipBody> {
+    if (length !== undefined && length > MAX_ZIP_FILE) {
+      await stream.cancel();
+      throw new ProxyError("downloaded zip file too large", { transient: false });
+    }
+    const budget = this.#opts.budget;
+    let reserved = length !== undefined && budget.tryTake(length) ? length : 0;
+    let buf = reserved ? new Uint8Array(length!) : undefined;
+    let chunks: Uint8Array[] | undefined = reserved ? undefined : [];
+    let file: Deno.FsFile | undefined;
+    let fileName: string | undefined;
+    let size = 0;
+    try {
+      for await (const chunk of stream) {
+        if (size + chunk.length > MAX_ZIP_FILE) {
+          throw new ProxyError("downloaded zip file too large", { transient: false });
+        }
+        if (buf) {
+          if (size + chunk.length > buf.length) {
+            throw new ProxyError("body is longer than its Content-Length", { transient: true });
+          }
+          buf.set(chunk, size);
+        } else if (chunks && budget.tryTake(chunk.length)) {
+          reserved += chunk.length;
+          chunks.push(chunk);
+        } else {
+          if (!file) {
+            fileName = tempFile();
+            file = await Deno.open(fileName, { write: true, createNew: true, mode: 0o644 });
+            for (const c of chunks ?? []) await writeAll(file, c);
+            budget.give(reserved);
+            reserved = 0;
+            chunks = undefined;
+          }
+          await writeAll(file, chunk);
+        }
+        size += chunk.length;
+      }
+      if (length !== undefined && size !== length) {
+        throw new ProxyError(`body ended after ${size} of ${length} bytes`, { transient: true });
+      }
+      if (file) {
+        file.close();
+        file = undefined;
+        return { kind: "tempFile", file: fileName!, size };
+      }
+      const bytes = buf ?? concat(chunks!, size);
+      return { kind: "bytes", bytes, reserved };
+    } catch (e) {
+      budget.give(reserved);
+      file?.close();
+      if (fileName) await Deno.remove(fileName).catch(() => {});
+      throw e;
+    }
+  }
+}
+
+/** Go's `url.PathEscape` with `%2F` kept as `/`, as the go command builds proxy URLs. */
+export function goPathEscape(s: string): string {
+  let out = "";
+  for (const byte of new TextEncoder().encode(s)) {
+    const c = String.fromCharCode(byte);
+    if (/[A-Za-z0-9\-_.~$&+:=@/]/.test(c)) out += c;
+    else out += "%" + byte.toString(16).toUpperCase().padStart(2, "0");
+  }
+  return out;
+}
+
+function watchStalls(
+  body: ReadableStream<Uint8Array>,
+  stall: AbortController,
+  timeoutMs: number,
+  onBytes?: (n: number) => void,
+): ReadableStream<Uint8Array> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => stall.abort(), timeoutMs);
+  };
+  arm();
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        arm();
+        onBytes?.(chunk.length);
+        controller.enqueue(chunk);
+      },
+      flush() {
+        clearTimeout(timer);
+      },
+    }),
+    { signal: stall.signal },
+  );
+}
+
+function classify(
+  e: unknown,
+  signal: AbortSignal,
+  stall: AbortSignal,
+  user: AbortSignal,
+): Error {
+  if (e instanceof ProxyError || e instanceof NotExistError) return e;
+  if (user.aborted) return user.reason instanceof Error ? user.reason : new Error("Aborted");
+  if (stall.aborted) {
+    return new ProxyError("the body stalled", { transient: true });
+  }
+  if (signal.aborted) return new ProxyError("the request timed out", { transient: true });
+  return new ProxyError((e as Error).message ?? String(e), { transient: true });
+}
+
+async function errorText(res: Response): Promise<string> {
+  const type = res.headers.get("content-type") ?? "";
+  const plain = /^text\/plain(\s*;\s*charset=(utf-8|us-ascii))?\s*$/i.test(type);
+  if (!plain || !res.body) {
+    await res.body?.cancel();
+    return "";
+  }
+  const text = (await res.text()).slice(0, 648);
+  const firstPara = text.split("\n\n")[0].split("\n").slice(0, 8).join(" ").trim();
+  // deno-lint-ignore no-control-regex
+  return /[\x00-\x08\x0b-\x1f\x7f]/.test(firstPara) ? "" : firstPara;
+}
+
+function basicAuth(url: URL): string | undefined {
+  if (!url.username && !url.password) return undefined;
+  const user = decodeURIComponent(url.username);
+  const pass = decodeURIComponent(url.password);
+  return "Basic " + btoa(String.fromCharCode(...new TextEncoder().encode(`${user}:${pass}`)));
+}
+
+function retryAfterSeconds(value: string | null): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000);
+}
+
+function backoffMs(attempt: number, retryAfter?: number): number {
+  if (retryAfter !== undefined) return Math.min(retryAfter, 60) * 1000;
+  const base = Math.min(250 * 2 ** attempt, 10_000);
+  return base / 2 + Math.random() * (base / 2);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }
+    function onAbort() {
+      clearTimeout(timer);
+      reject(signal.reason);
+    }
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function numberOrUndefined(v: string | null): number | undefined {
+  if (v === null) return undefined;
+  const n = Number(v);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+  for (let n = 0; n < data.length;) n += await file.write(data.subarray(n));
+}

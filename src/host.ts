@@ -1,0 +1,63 @@
+/**
+ * The one place the engine meets the running process: environment, OS, current
+ * directory, umask and the `go` binary on PATH. Everything else takes these as values.
+ *
+ * @module
+ */
+import process from "node:process";
+import { findGoBinary } from "./go_env.ts";
+
+/** The process facts the engine needs. */
+export interface Host {
+  /** The process environment. */
+  env: Record<string, string | undefined>;
+  /** `Deno.build.os`. */
+  os: string;
+  /** The current directory. */
+  cwd: string;
+  /** The process umask. */
+  umask: number;
+  /** Reads a text file, or undefined when it cannot be read. */
+  readTextFile: (path: string) => string | undefined;
+  /** The real path of the `go` binary on PATH, if there is one. */
+  goBinary?: string;
+}
+
+/** The running process as a {@link Host}. */
+export function currentHost(): Host {
+  const env = Deno.env.toObject();
+  const os = Deno.build.os;
+  const found = findGoBinary(env.PATH ?? env.Path ?? "", os, isFile);
+  return {
+    env,
+    os,
+    cwd: Deno.cwd(),
+    umask: process.umask(),
+    readTextFile,
+    goBinary: found === undefined ? undefined : realPath(found),
+  };
+}
+
+function readTextFile(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+function realPath(path: string): string {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return path;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * A pool of install workers, started on first use, one job per worker at a time.
+ *
+ * @module
+ */
+import type { InstallJob, InstallResult } from "./installer.ts";
+
+/** An install that failed in a worker; `kind` is the original error's name. */
+export class InstallError extends Error {
+  override name = "InstallError";
+  /** The original error's class name, such as `ChecksumMismatchError` or `ZipRuleError`. */
+  readonly kind: string;
+  /** The zip rule broken, for `ZipRuleError`. */
+  readonly rule?: string;
+
+  /** Creates the error. */
+  constructor(message: string, kind: string, rule?: string) {
+    super(message);
+    this.kind = kind;
+    this.rule = rule;
+  }
+}
+
+interface Pending {
+  job: InstallJob;
+  resolve: (r: InstallResult) => void;
+  reject: (e: Error) => void;
+}
+
+/** Runs install jobs in up to `size` Web Workers. */
+export class InstallPool {
+  #size: number;
+  #workers: Worker[] = [];
+  #idle: Worker[] = [];
+  #queue: Pending[] = [];
+  #running = new Map<number, Pending & { worker: Worker }>();
+  #nextId = 0;
+
+  /** Creates a pool of at most `size` workers. */
+  constructor(size: number) {
+    this.#size = Math.max(1, size);
+  }
+
+  /** Installs `job` in a worker; a `bytes` zip is transferred, not copied. */
+  install(job: InstallJob): Promise<InstallResult> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ job, resolve, reject });
+      this.#dispatch();
+    });
+  }
+
+  /** Stops every worker. */
+  close(): void {
+    for (const w of this.#workers) w.terminate();
+    this.#workers = [];
+    this.#idle = [];
+  }
+
+  #dispatch(): void {
+    while (this.#queue.length > 0) {
+      const worker = this.#idle.pop() ?? this.#spawn();
+      if (!worker) return;
+      const pending = this.#queue.shift()!;
+      const id = this.#nextId++;
+      this.#running.set(id, { ...pending, worker });
+      const transfer = pending.job.zip.kind === "bytes" ? [pending.job.zip.bytes.buffer] : [];
+      worker.postMessage({ id, job: pending.job }, transfer as Transferable[]);
+    }
+  }
+
+  #spawn(): Worker | undefined {
+    if (this.#workers.length >= this.#size) return undefined;
+    const worker = new Worker(new URL("./install_worker.ts", import.meta.url), { type: "module" });
+    worker.onmessage = (e) => this.#settle(worker, e.data);
+    worker.onerror = (e) => {
+      e.preventDefault();
+      for (const [id, p] of this.#running) {
+        if (p.worker !== worker) continue;
+        this.#running.delete(id);
+        p.reject(new InstallError(`Install worker crashed: ${e.message}`, "WorkerError"));
+      }
+    };
+    this.#workers.push(worker);
+    return worker;
+  }
+
+  #settle(
+    worker: Worker,
+    msg: { id: number; result?: InstallResult; error?: { name: string; message: string; rule?: string } },
+  ): void {
+    const p = this.#running.get(msg.id);
+    if (!p) return;
+    this.#running.delete(msg.id);
+    this.#idle.push(worker);
+    if (msg.error) p.reject(new InstallError(msg.error.message, msg.error.name, msg.error.rule));
+    else p.resolve(msg.result!);
+    this.#dispatch();
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * Web Worker entry that runs {@link installModule} off the main thread, so inflating,
+ * hashing and writing never stall the event loop that drives the downloads.
+ *
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import { type InstallJob, installModule } from "./installer.ts";
+
+self.onmessage = async (e: MessageEvent<{ id: number; job: InstallJob }>) => {
+  const { id, job } = e.data;
+  try {
+    self.postMessage({ id, result: await installModule(job) });
+  } catch (err) {
+    const error = err as Error & { rule?: string };
+    self.postMessage({ id, error: { name: error.name, message: error.message, rule: error.rule } });
+  }
+};

@@ -1,0 +1,232 @@
+/**
+ * Installing one module version into the cache, the CPU-bound step: check the zip
+ * rules on the central directory, inflate each entry once while hashing and writing it
+ * under `.partial`, compare the h1 with go.sum, then publish `.ziphash` and `.zip` and
+ * remove `.partial`, in the order go's lock-free readers rely on.
+ *
+ * The caller must hold the version lock (see `lockVersion`).
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { dirname, join } from "node:path";
+import { EMPTY_SHA256, hash1, type HashedFile, sha256Hex } from "./dirhash.ts";
+import { mkdirAll, modulePaths, type ModulePaths, removeTree } from "./module_cache.ts";
+import {
+  bytesSource,
+  fileSource,
+  inflateEntry,
+  inflateEntryChunks,
+  readCentralDirectory,
+  type ZipSource,
+} from "./zip_reader.ts";
+import { checkZipEntries, type PlannedEntry } from "./zip_rules.ts";
+
+/** Entries larger than this are inflated in bounded chunks instead of in one buffer. */
+const STREAM_THRESHOLD = 8 * 1024 * 1024;
+
+/** One module version to install; plain data, so it can be posted to a worker. */
+export interface InstallJob {
+  /** GOMODCACHE. */
+  root: string;
+  /** Module path, unescaped. */
+  path: string;
+  /** Module version, unescaped. */
+  version: string;
+  /** The h1 hashes go.sum accepts for the zip. */
+  zipHashes: string[];
+  /** Leave extracted directories writable (`-modcacherw`). */
+  modcacherw: boolean;
+  /** The process umask, applied to the modes go asks for. */
+  umask: number;
+  /**
+   * Where the zip is: in memory; in a temp file in the `@v` directory that becomes
+   * `<version>.zip` on success; or the cache's own `<version>.zip` already in place.
+   */
+  zip:
+    | { kind: "bytes"; bytes: Uint8Array }
+    | { kind: "tempFile"; file: string }
+    | { kind: "cached" };
+}
+
+/** What an install did. */
+export interface InstallResult {
+  /** The zip's h1, as written to `.ziphash`. */
+  h1: string;
+  /** Number of files extracted. */
+  files: number;
+  /** Uncompressed bytes written. */
+  bytes: number;
+}
+
+/** The zip's content does not match go.sum. */
+export class ChecksumMismatchError extends Error {
+  override name = "ChecksumMismatchError";
+}
+
+/**
+ * Installs `job` into the cache. On any failure the extracted tree and `.partial` are
+ * removed, so nothing is left that go would trust.
+ */
+export async function installModule(job: InstallJob): Promise<InstallResult> {
+  const p = modulePaths(job.root, job.path, job.version);
+  const zipFile = job.zip.kind === "tempFile"
+    ? job.zip.file
+    : job.zip.kind === "cached"
+    ? p.base + ".zip"
+    : undefined;
+  const file = zipFile === undefined ? undefined : await Deno.open(zipFile, { read: true });
+  try {
+    const source = file ? fileSource(file, (await file.stat()).size) : bytesSource(
+      (job.zip as { bytes: Uint8Array }).bytes,
+    );
+    const planned = checkZipEntries(
+      job.path,
+      job.version,
+      source.size,
+      readCentralDirectory(source),
+    );
+    await clearLeftovers(p);
+    await mkdirAll(dirname(p.dir));
+    const partial = p.base + ".partial";
+    await Deno.writeFile(partial, new Uint8Array(), { mode: 0o666 & ~job.umask });
+    let result: InstallResult;
+    let dirs: string[];
+    try {
+      ({ result, dirs } = await extract(job, p, source, planned));
+      await writeZiphash(p.base + ".ziphash", result.h1, job.umask);
+      await publishZip(job, p);
+    } catch (e) {
+      await removeTree(p.dir);
+      await Deno.remove(partial);
+      throw e;
+    }
+    await Deno.remove(partial);
+    if (!job.modcacherw) makeDirsReadOnly(dirs, job.umask);
+    return result;
+  } finally {
+    file?.close();
+  }
+}
+
+async function extract(
+  job: InstallJob,
+  p: ModulePaths,
+  source: ZipSource,
+  planned: PlannedEntry[],
+): Promise<{ result: InstallResult; dirs: string[] }> {
+  await Deno.mkdir(p.dir, { mode: 0o777 });
+  const dirs = new Set([p.dir]);
+  const hashed: HashedFile[] = [];
+  const fileMode = 0o444 & ~job.umask;
+  let bytes = 0;
+  let files = 0;
+  for (const { entry, relPath, isDirectory } of planned) {
+    if (isDirectory) {
+      hashed.push({ name: entry.name, sha256: EMPTY_SHA256 });
+      continue;
+    }
+    const target = join(p.dir, relPath);
+    const parent = dirname(target);
+    if (!dirs.has(parent)) {
+      Deno.mkdirSync(parent, { recursive: true, mode: 0o777 });
+      for (let d = parent; d !== p.dir && !dirs.has(d); d = dirname(d)) dirs.add(d);
+    }
+    let sha256: string;
+    if (entry.uncompressedSize <= STREAM_THRESHOLD) {
+      const data = inflateEntry(source, entry);
+      sha256 = sha256Hex(data);
+      Deno.writeFileSync(target, data, { createNew: true, mode: fileMode });
+    } else {
+      sha256 = await streamToFile(source, entry, target, fileMode);
+    }
+    hashed.push({ name: entry.name, sha256 });
+    bytes += entry.uncompressedSize;
+    files++;
+  }
+  const h1 = hash1(hashed);
+  if (!job.zipHashes.includes(h1)) {
+    throw new ChecksumMismatchError(
+      `${job.path}@${job.version}: checksum mismatch: the downloaded zip has ${h1}, ` +
+        `go.sum has ${job.zipHashes.join(" or ")}; nothing was written to the cache. ` +
+        `The proxy served other content than go.sum records: check GOPROXY, or go.sum itself.`,
+    );
+  }
+  return { result: { h1, files, bytes }, dirs: [...dirs] };
+}
+
+async function streamToFile(
+  source: ZipSource,
+  entry: PlannedEntry["entry"],
+  target: string,
+  mode: number,
+): Promise<string> {
+  const hash = createHash("sha256");
+  const out = Deno.openSync(target, { write: true, createNew: true, mode });
+  try {
+    await inflateEntryChunks(source, entry, (chunk) => {
+      hash.update(chunk);
+      for (let n = 0; n < chunk.length;) n += out.writeSync(chunk.subarray(n));
+    });
+  } finally {
+    out.close();
+  }
+  return hash.digest("hex");
+}
+
+/** Go deletes these leftovers whenever it takes the lock to download or extract. */
+async function clearLeftovers(p: ModulePaths): Promise<void> {
+  const zipPrefix = p.base.slice(p.atV.length + 1) + ".zip";
+  await removeMatching(p.atV, (n) => n.startsWith(zipPrefix) && n.endsWith(".tmp"), Deno.remove);
+  const dirPrefix = p.dir.slice(dirname(p.dir).length + 1) + ".tmp-";
+  await removeMatching(dirname(p.dir), (n) => n.startsWith(dirPrefix), removeTree);
+  await removeTree(p.dir);
+}
+
+async function removeMatching(
+  dir: string,
+  match: (name: string) => boolean,
+  remove: (path: string) => Promise<void>,
+): Promise<void> {
+  let names: string[];
+  try {
+    names = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw e;
+  }
+  for (const name of names) {
+    if (match(name)) await remove(join(dir, name)).catch(() => {});
+  }
+}
+
+/** Writes `.ziphash` as go's `hashZip` does: open, exclusive lock, truncate, write. */
+async function writeZiphash(file: string, h1: string, umask: number): Promise<void> {
+  const f = await Deno.open(file, { read: true, write: true, create: true, mode: 0o666 & ~umask });
+  try {
+    await f.lock(true);
+    await f.truncate(0);
+    const data = new TextEncoder().encode(h1);
+    for (let n = 0; n < data.length;) n += await f.write(data.subarray(n));
+  } finally {
+    f.close();
+  }
+}
+
+async function publishZip(job: InstallJob, p: ModulePaths): Promise<void> {
+  const target = p.base + ".zip";
+  if (job.zip.kind === "tempFile") {
+    await Deno.rename(job.zip.file, target);
+  } else if (job.zip.kind === "bytes") {
+    const tmp = `${target}${Math.floor(Math.random() * 1e9)}.tmp`;
+    await Deno.writeFile(tmp, job.zip.bytes, { createNew: true, mode: 0o666 & ~job.umask });
+    await Deno.rename(tmp, target);
+  }
+}
+
+/** Go's `makeDirsReadOnly`: every directory of the tree loses its write bits, children first. */
+function makeDirsReadOnly(dirs: string[], umask: number): void {
+  const mode = 0o777 & ~umask & ~0o222;
+  dirs.sort((a, b) => b.length - a.length);
+  for (const d of dirs) Deno.chmodSync(d, mode);
+}

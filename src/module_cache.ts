@@ -1,0 +1,221 @@
+/**
+ * The layout of GOMODCACHE and the ways go writes into it: atomic `.info`/`.mod`
+ * writes, the `list` file, the per-version `flock`, and go's completeness rule.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { escapePath, escapeVersion } from "./module_path.ts";
+import { canonicalVersion, sortVersions } from "./semver.ts";
+
+/** Every file and directory go uses for one module version. */
+export interface ModulePaths {
+  /** `$GOMODCACHE/cache/download/<escaped path>/@v`. */
+  atV: string;
+  /** `<atV>/<escaped version>`: add `.info`, `.mod`, `.zip`, `.ziphash`, `.lock`, `.partial`. */
+  base: string;
+  /** The extracted tree, `$GOMODCACHE/<escaped path>@<escaped version>`. */
+  dir: string;
+}
+
+/** What the cache already holds for one module version. */
+export interface CacheState {
+  /** The extracted tree is complete by go's rule: directory, no `.partial`, `.ziphash`. */
+  dirComplete: boolean;
+  /** `<version>.zip` exists. */
+  hasZip: boolean;
+  /** `<version>.ziphash` exists. */
+  hasZiphash: boolean;
+  /** `<version>.info` exists. */
+  hasInfo: boolean;
+  /** `<version>.mod` bytes, or undefined when absent. */
+  mod?: Uint8Array;
+}
+
+/**
+ * Paths of one module version in the cache rooted at `root` (GOMODCACHE).
+ *
+ * @example
+ * ```ts
+ * import { modulePaths } from "./module_cache.ts";
+ * modulePaths("/home/me/go/pkg/mod", "github.com/BurntSushi/toml", "v1.3.2").dir;
+ * // "/home/me/go/pkg/mod/github.com/!burnt!sushi/toml@v1.3.2"
+ * ```
+ */
+export function modulePaths(root: string, path: string, version: string): ModulePaths {
+  const ep = escapePath(path);
+  const ev = escapeVersion(version);
+  const atV = join(root, "cache", "download", ep, "@v");
+  return { atV, base: join(atV, ev), dir: join(root, `${ep}@${ev}`) };
+}
+
+/** Reads what the cache holds for a module version, with stats only (and the small `.mod`). */
+export async function readCacheState(p: ModulePaths): Promise<CacheState> {
+  const [dir, partial, ziphash, zip, info, mod] = await Promise.all([
+    statOrNull(p.dir),
+    statOrNull(p.base + ".partial"),
+    statOrNull(p.base + ".ziphash"),
+    statOrNull(p.base + ".zip"),
+    statOrNull(p.base + ".info"),
+    Deno.readFile(p.base + ".mod").catch(notFoundAsUndefined),
+  ]);
+  return {
+    dirComplete: !!dir?.isDirectory && !partial && !!ziphash,
+    hasZip: !!zip,
+    hasZiphash: !!ziphash,
+    hasInfo: !!info,
+    mod,
+  };
+}
+
+/** Whether go would consider the extracted tree complete (spec: `DownloadDir`). */
+export async function isDirComplete(p: ModulePaths): Promise<boolean> {
+  const [dir, partial, ziphash] = await Promise.all([
+    statOrNull(p.dir),
+    statOrNull(p.base + ".partial"),
+    statOrNull(p.base + ".ziphash"),
+  ]);
+  return !!dir?.isDirectory && !partial && !!ziphash;
+}
+
+/**
+ * Writes `file` as go's `writeDiskCache` does: a temp file `<name><N>.tmp` created
+ * exclusively beside it, then renamed over the target. `mode` is masked by `umask`.
+ */
+export async function writeFileAtomic(
+  file: string,
+  data: Uint8Array | string,
+  umask: number,
+): Promise<void> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  for (let attempt = 0;; attempt++) {
+    const tmp = `${file}${Math.floor(Math.random() * 1e9)}.tmp`;
+    try {
+      await Deno.writeFile(tmp, bytes, { createNew: true, mode: 0o666 & ~umask });
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists && attempt < 10000) continue;
+      throw e;
+    }
+    try {
+      await Deno.rename(tmp, file);
+    } catch (e) {
+      await Deno.remove(tmp).catch(() => {});
+      throw e;
+    }
+    return;
+  }
+}
+
+/**
+ * Rewrites `<atV>/list` as go's `rewriteVersionList` does, under an exclusive lock on
+ * the file: every version with a `.mod`, whose escaped name is its own canonical form,
+ * semver-sorted, one per line.
+ */
+export async function rewriteVersionList(atV: string, umask: number): Promise<void> {
+  const versions: string[] = [];
+  for await (const entry of Deno.readDir(atV)) {
+    if (!entry.name.endsWith(".mod")) continue;
+    const v = entry.name.slice(0, -".mod".length);
+    if (v !== "" && canonicalVersion(v) === v) versions.push(v);
+  }
+  const text = new TextEncoder().encode(sortVersions(versions).map((v) => v + "\n").join(""));
+  const file = await Deno.open(join(atV, "list"), {
+    read: true,
+    write: true,
+    create: true,
+    mode: 0o666 & ~umask,
+  });
+  try {
+    await file.lock(true);
+    const old = await readAll(file);
+    if (equalBytes(old, text)) return;
+    await file.truncate(0);
+    await file.seek(0, Deno.SeekMode.Start);
+    await writeAll(file, text);
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Takes go's per-version lock: an exclusive `flock` on `<version>.lock`, the file go's
+ * `lockedfile.MutexAt` uses. Closing the returned file releases it.
+ */
+export async function lockVersion(p: ModulePaths, umask: number): Promise<Deno.FsFile> {
+  const file = await Deno.open(p.base + ".lock", {
+    read: true,
+    write: true,
+    create: true,
+    mode: 0o666 & ~umask,
+  });
+  try {
+    await file.lock(true);
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+  return file;
+}
+
+/** Creates a directory and its parents with mode 0777 (masked by the process umask), as go's `MkdirAll`. */
+export async function mkdirAll(dir: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true, mode: 0o777 });
+}
+
+/** Removes a tree that may hold read-only directories, as go's `RemoveAll` in the cache does. */
+export async function removeTree(dir: string): Promise<void> {
+  try {
+    await Deno.lstat(dir);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw e;
+  }
+  await makeTreeWritable(dir);
+  await Deno.remove(dir, { recursive: true });
+}
+
+async function makeTreeWritable(dir: string): Promise<void> {
+  const info = await Deno.lstat(dir);
+  if (!info.isDirectory) return;
+  await Deno.chmod(dir, (info.mode! & 0o777) | 0o700);
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isDirectory) await makeTreeWritable(join(dir, entry.name));
+  }
+}
+
+async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
+  try {
+    return await Deno.stat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return null;
+    throw e;
+  }
+}
+
+function notFoundAsUndefined(e: unknown): undefined {
+  if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return undefined;
+  throw e;
+}
+
+async function readAll(file: Deno.FsFile): Promise<Uint8Array> {
+  const size = (await file.stat()).size;
+  const buf = new Uint8Array(size);
+  let n = 0;
+  while (n < size) {
+    const r = await file.read(buf.subarray(n));
+    if (r === null) break;
+    n += r;
+  }
+  return buf.subarray(0, n);
+}
+
+async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+  let n = 0;
+  while (n < data.length) n += await file.write(data.subarray(n));
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,252 @@
+/**
+ * The run itself: for every module version go.sum names, probe the cache, fetch what
+ * is missing through the proxy list, and install zips in the worker pool, many modules
+ * at once, with the first failure stopping new work unless told to continue.
+ *
+ * @module
+ */
+import { hashGoMod } from "./dirhash.ts";
+import { type Fetched, LeftToGoError, ProxyClient, type ZipBody } from "./goproxy.ts";
+import type { ModuleSums } from "./gosum.ts";
+import { canonicalInfo } from "./info.ts";
+import { type InstallJob, installModule } from "./installer.ts";
+import { InstallError, InstallPool } from "./install_pool.ts";
+import {
+  isDirComplete,
+  lockVersion,
+  mkdirAll,
+  modulePaths,
+  type ModulePaths,
+  readCacheState,
+  rewriteVersionList,
+  writeFileAtomic,
+} from "./module_cache.ts";
+import { matchPrefixPatterns } from "./module_path.ts";
+import type { ProxyEntry } from "./proxy_list.ts";
+import type { ModuleRecord, ProgressEvent } from "./report.ts";
+import { MemoryBudget, Semaphore } from "./semaphore.ts";
+
+/** Everything a pipeline run needs; no defaults are read from the process here. */
+export interface PipelineOptions {
+  /** The module versions to prefetch. */
+  modules: ModuleSums[];
+  /** GOMODCACHE, absolute. */
+  root: string;
+  /** Leave extracted directories writable. */
+  modcacherw: boolean;
+  /** The process umask. */
+  umask: number;
+  /** The GOPROXY list. */
+  proxies: ProxyEntry[];
+  /** GONOPROXY patterns: matching modules are left to the go command. */
+  gonoproxy: string;
+  /** Requests (and modules) in flight at most. */
+  concurrency: number;
+  /** Retries per request. */
+  retries: number;
+  /** Stall timeout of a body, in milliseconds. */
+  stallTimeoutMs: number;
+  /** Deadline of one request attempt, in milliseconds. */
+  requestTimeoutMs: number;
+  /** Bytes of zips held in memory at most; larger bodies go to temp files. */
+  memoryBudget: number;
+  /** Install workers. */
+  workers: number;
+  /** Plan only: make no request, write nothing. */
+  dryRun: boolean;
+  /** Keep going after a module fails. */
+  continueOnError: boolean;
+  /** Stops the run. */
+  signal?: AbortSignal;
+  /** Receives progress events. */
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+interface Context {
+  opts: PipelineOptions;
+  client: ProxyClient;
+  pool: InstallPool;
+  budget: MemoryBudget;
+  signal: AbortSignal;
+}
+
+/** Runs the pipeline and returns one record per module version, in input order. */
+export async function runPipeline(opts: PipelineOptions): Promise<ModuleRecord[]> {
+  const stop = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+  const budget = new MemoryBudget(opts.memoryBudget);
+  const client = new ProxyClient({
+    entries: opts.proxies,
+    concurrency: opts.concurrency,
+    retries: opts.retries,
+    stallTimeoutMs: opts.stallTimeoutMs,
+    requestTimeoutMs: opts.requestTimeoutMs,
+    budget,
+    signal,
+    onBytes: (bytes) => opts.onProgress?.({ type: "bytes", bytes }),
+  });
+  const ctx: Context = { opts, client, pool: new InstallPool(opts.workers), budget, signal };
+  const modules = new Semaphore(opts.concurrency);
+  opts.onProgress?.({ type: "plan", total: opts.modules.length });
+  try {
+    return await Promise.all(opts.modules.map((m) =>
+      modules.run(async () => {
+        const record = await processModule(ctx, m);
+        if (record.status === "failed" && !opts.continueOnError) stop.abort();
+        opts.onProgress?.({ type: "module", record });
+        return record;
+      })
+    ));
+  } finally {
+    ctx.pool.close();
+  }
+}
+
+async function processModule(ctx: Context, m: ModuleSums): Promise<ModuleRecord> {
+  const started = performance.now();
+  const record: ModuleRecord = {
+    path: m.path,
+    version: m.version,
+    zip: m.zipHashes.length > 0,
+    status: "fetched",
+    bytes: 0,
+    ms: 0,
+    retries: 0,
+    files: [],
+  };
+  const finish = (status: ModuleRecord["status"], error?: string): ModuleRecord => {
+    record.status = status;
+    if (error !== undefined) record.error = error;
+    record.ms = Math.round(performance.now() - started);
+    return record;
+  };
+  if (ctx.signal.aborted) return finish("cancelled");
+  if (matchPrefixPatterns(ctx.opts.gonoproxy, m.path)) return finish("private");
+  ctx.opts.onProgress?.({ type: "start", path: m.path, version: m.version });
+  try {
+    const p = modulePaths(ctx.opts.root, m.path, m.version);
+    const state = await readCacheState(p);
+    const needMod = !state.mod ||
+      (m.goModHashes.length > 0 && !m.goModHashes.includes(hashGoMod(state.mod)));
+    const needInfo = record.zip && !state.hasInfo;
+    const needZip = record.zip && !state.dirComplete;
+    if (needInfo) record.files.push("info");
+    if (needMod) record.files.push("mod");
+    if (needZip) record.files.push("zip");
+    if (record.files.length === 0) return finish("cached");
+    if (ctx.opts.dryRun) return finish("planned");
+    await mkdirAll(p.atV);
+    const results = await Promise.allSettled([
+      needMod ? fetchGoMod(ctx, m, p, record) : undefined,
+      needInfo ? fetchInfo(ctx, m, p, record) : undefined,
+      needZip ? fetchAndInstallZip(ctx, m, p, record) : undefined,
+    ]);
+    const failure = results.find((r) => r.status === "rejected");
+    if (failure) throw failure.reason;
+    return finish("fetched");
+  } catch (e) {
+    if (e instanceof LeftToGoError) return finish("direct");
+    if (ctx.signal.aborted && !(e instanceof InstallError)) return finish("cancelled");
+    return finish("failed", (e as Error).message);
+  }
+}
+
+async function fetchGoMod(
+  ctx: Context,
+  m: ModuleSums,
+  p: ModulePaths,
+  record: ModuleRecord,
+): Promise<void> {
+  const got = count(record, await ctx.client.fetchSmall(m.path, m.version, "mod"));
+  const h = hashGoMod(got);
+  if (m.goModHashes.length > 0 && !m.goModHashes.includes(h)) {
+    throw new Error(
+      `${m.path}@${m.version}: go.mod checksum mismatch: the proxy's go.mod has ${h}, ` +
+        `go.sum has ${m.goModHashes.join(" or ")}; nothing was written to the cache.`,
+    );
+  }
+  await writeFileAtomic(p.base + ".mod", got, ctx.opts.umask);
+  await rewriteVersionList(p.atV, ctx.opts.umask);
+}
+
+async function fetchInfo(
+  ctx: Context,
+  m: ModuleSums,
+  p: ModulePaths,
+  record: ModuleRecord,
+): Promise<void> {
+  const got = count(record, await ctx.client.fetchSmall(m.path, m.version, "info"));
+  let info: string;
+  try {
+    info = canonicalInfo(got, m.version);
+  } catch (e) {
+    throw new Error(`${m.path}@${m.version}: ${(e as Error).message}`);
+  }
+  await writeFileAtomic(p.base + ".info", info, ctx.opts.umask);
+}
+
+/**
+ * Under go's version lock: re-check, then extract from a cached zip when one is there
+ * and matches go.sum, else download and install.
+ */
+async function fetchAndInstallZip(
+  ctx: Context,
+  m: ModuleSums,
+  p: ModulePaths,
+  record: ModuleRecord,
+): Promise<void> {
+  const lock = await lockVersion(p, ctx.opts.umask);
+  try {
+    if (await isDirComplete(p)) return;
+    const job: InstallJob = {
+      root: ctx.opts.root,
+      path: m.path,
+      version: m.version,
+      zipHashes: m.zipHashes,
+      modcacherw: ctx.opts.modcacherw,
+      umask: ctx.opts.umask,
+      zip: { kind: "cached" },
+    };
+    if (await hasCachedZip(p)) {
+      try {
+        await installModule(job);
+        return;
+      } catch {
+        await Deno.remove(p.base + ".zip").catch(() => {});
+        await Deno.remove(p.base + ".ziphash").catch(() => {});
+      }
+    }
+    const fetched = await ctx.client.fetchZip(
+      m.path,
+      m.version,
+      () => `${p.base}.zip${Math.floor(Math.random() * 1e9)}.tmp`,
+    );
+    const body: ZipBody = fetched.body;
+    record.proxy = fetched.proxy;
+    record.retries += fetched.retries;
+    record.bytes += body.kind === "bytes" ? body.bytes.length : body.size;
+    job.zip = body.kind === "bytes"
+      ? { kind: "bytes", bytes: body.bytes }
+      : { kind: "tempFile", file: body.file };
+    try {
+      await ctx.pool.install(job);
+    } finally {
+      await ctx.client.discard(body);
+    }
+  } finally {
+    lock.close();
+  }
+}
+
+async function hasCachedZip(p: ModulePaths): Promise<boolean> {
+  const exists = (f: string) => Deno.stat(f).then(() => true, () => false);
+  const [zip, ziphash] = await Promise.all([exists(p.base + ".zip"), exists(p.base + ".ziphash")]);
+  return zip && ziphash;
+}
+
+function count(record: ModuleRecord, fetched: Fetched<Uint8Array>): Uint8Array {
+  record.bytes += fetched.body.length;
+  record.retries += fetched.retries;
+  record.proxy ??= fetched.proxy;
+  return fetched.body;
+}

@@ -1,0 +1,128 @@
+/**
+ * The result and progress types shared by the engine, the CLI, the JSON report and
+ * the library.
+ *
+ * @module
+ */
+
+/**
+ * What happened to one module version:
+ * - `fetched`: written to the cache by this run;
+ * - `cached`: already complete, no request made;
+ * - `private`: matches GONOPROXY/GOPRIVATE, left to the go command;
+ * - `direct`: no proxy before `direct` has it, left to the go command;
+ * - `failed`: see `error`;
+ * - `cancelled`: not finished because the run stopped (an earlier failure or a signal);
+ * - `planned`: a dry run would fetch it.
+ */
+export type ModuleStatus =
+  | "fetched"
+  | "cached"
+  | "private"
+  | "direct"
+  | "failed"
+  | "cancelled"
+  | "planned";
+
+/** One module version's outcome. */
+export interface ModuleRecord {
+  /** Module path. */
+  path: string;
+  /** Module version. */
+  version: string;
+  /** Whether go.sum asks for the zip (else only the go.mod). */
+  zip: boolean;
+  /** What happened. */
+  status: ModuleStatus;
+  /** Bytes downloaded for it. */
+  bytes: number;
+  /** Milliseconds from start to end of its work. */
+  ms: number;
+  /** The proxy that served it, credentials removed. */
+  proxy?: string;
+  /** Retries spent on its requests. */
+  retries: number;
+  /** The files that were (or, in a dry run, would be) fetched: `info`, `mod`, `zip`. */
+  files: string[];
+  /** Why it failed. */
+  error?: string;
+}
+
+/** Totals over a run. */
+export interface Totals {
+  /** Module versions written by this run. */
+  fetched: number;
+  /** Module versions already complete. */
+  cached: number;
+  /** Module versions left to the go command (private or direct). */
+  skipped: number;
+  /** Module versions that failed. */
+  failed: number;
+  /** Module versions not finished because the run stopped. */
+  cancelled: number;
+  /** Module versions a dry run would fetch. */
+  planned: number;
+  /** Bytes downloaded. */
+  bytes: number;
+  /** Wall time in seconds. */
+  seconds: number;
+}
+
+/** The settings a run used, for the report. */
+export interface Settings {
+  /** The project directory. */
+  dir: string;
+  /** GOMODCACHE. */
+  gomodcache: string;
+  /** The GOPROXY list used, credentials removed. */
+  goproxy: string;
+  /** GONOPROXY patterns. */
+  gonoproxy: string;
+  /** Requests in flight at most. */
+  concurrency: number;
+  /** Whether nothing was fetched on purpose. */
+  dryRun: boolean;
+}
+
+/** The result of a prefetch run. */
+export interface PrefetchReport {
+  /** goprefetch's version. */
+  tool: { name: string; version: string };
+  /** The settings used. */
+  settings: Settings;
+  /** Why there was nothing to do, if so (for example vendor mode). */
+  note?: string;
+  /** Warnings, such as unknown hash algorithms in go.sum. */
+  warnings: string[];
+  /** One record per module version named by go.sum, in go.sum order. */
+  modules: ModuleRecord[];
+  /** Totals. */
+  totals: Totals;
+}
+
+/** Progress events, in order: one `plan`, then `module` events as modules finish, `bytes` as they arrive. */
+export type ProgressEvent =
+  | { type: "plan"; total: number }
+  | { type: "start"; path: string; version: string }
+  | { type: "bytes"; bytes: number }
+  | { type: "module"; record: ModuleRecord };
+
+/** Adds up module records into totals. */
+export function totalsOf(records: ModuleRecord[], seconds: number): Totals {
+  const t: Totals = {
+    fetched: 0,
+    cached: 0,
+    skipped: 0,
+    failed: 0,
+    cancelled: 0,
+    planned: 0,
+    bytes: 0,
+    seconds,
+  };
+  for (const r of records) {
+    t.bytes += r.bytes;
+    if (r.status === "private" || r.status === "direct") t.skipped++;
+    else t[r.status]++;
+  }
+  return t;
+}
