@@ -185,7 +185,10 @@ export class ProxyClient {
       throw e;
     }
     const size = (await f.stat()).size;
-    return await this.#requests.run(async () => ({ body: await read(f.readable, size), retries: 0 }));
+    return await this.#requests.run(async () => ({
+      body: await read(f.readable, size),
+      retries: 0,
+    }));
   }
 
   async #getWithRetries<T>(
@@ -278,7 +281,7 @@ export class ProxyClient {
     }
     const budget = this.#opts.budget;
     let reserved = length !== undefined && budget.tryTake(length) ? length : 0;
-    let buf = reserved ? new Uint8Array(length!) : undefined;
+    const buf = reserved ? new Uint8Array(length!) : undefined;
     let chunks: Uint8Array[] | undefined = reserved ? undefined : [];
     let file: Deno.FsFile | undefined;
     let fileName: string | undefined;

@@ -39,7 +39,9 @@ export function canonicalInfo(body: Uint8Array, version: string): string {
   }
   const info = parsed as Record<string, unknown>;
   const got = field(info, "Version") ?? "";
-  if (typeof got !== "string") throw new InfoError("Invalid .info response: Version is not a string");
+  if (typeof got !== "string") {
+    throw new InfoError("Invalid .info response: Version is not a string");
+  }
   if (got !== version) {
     throw new InfoError(`Proxy returned info for version ${got} instead of requested version`);
   }
@@ -83,12 +85,13 @@ function field(obj: Record<string, unknown>, name: string): unknown {
   return key === undefined ? undefined : obj[key];
 }
 
-const TIME_RE =
-  /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
+const TIME_RE = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
 
 function canonicalTime(time: string): string {
   const m = TIME_RE.exec(time);
-  if (!m) throw new InfoError(`Invalid .info response: Time ${JSON.stringify(time)} is not RFC 3339`);
+  if (!m) {
+    throw new InfoError(`Invalid .info response: Time ${JSON.stringify(time)} is not RFC 3339`);
+  }
   const fraction = (m[2] ?? "").replace(/0+$/, "");
   const offset = m[3] === "+00:00" || m[3] === "-00:00" ? "Z" : m[3];
   return m[1] + (fraction ? "." + fraction : "") + offset;

@@ -86,7 +86,11 @@ export class InstallPool {
 
   #settle(
     worker: Worker,
-    msg: { id: number; result?: InstallResult; error?: { name: string; message: string; rule?: string } },
+    msg: {
+      id: number;
+      result?: InstallResult;
+      error?: { name: string; message: string; rule?: string };
+    },
   ): void {
     const p = this.#running.get(msg.id);
     if (!p) return;

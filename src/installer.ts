@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { EMPTY_SHA256, hash1, type HashedFile, sha256Hex } from "./dirhash.ts";
-import { mkdirAll, modulePaths, type ModulePaths, removeTree } from "./module_cache.ts";
+import { mkdirAll, type ModulePaths, modulePaths, removeTree } from "./module_cache.ts";
 import {
   bytesSource,
   fileSource,

@@ -144,7 +144,9 @@ function vendorReason(host: Host, dir: string, goMod: string, env: GoEnv): strin
 
 function readGoSum(host: Host, dir: string, goMod: string): GoSum {
   const text = readProjectFile(host, dir, "go.sum");
-  if (text === undefined && !/^\s*require\b/m.test(goMod)) return { modules: new Map(), warnings: [] };
+  if (text === undefined && !/^\s*require\b/m.test(goMod)) {
+    return { modules: new Map(), warnings: [] };
+  }
   if (text === undefined) {
     throw new SetupError(
       `No go.sum in ${dir}: run "go mod tidy" to create it; goprefetch fetches what go.sum names`,

@@ -1,0 +1,495 @@
+/**
+ * A small zip reader for module zips: it parses the central directory (with Zip64) and
+ * inflates single entries with `node:zlib`, checking sizes and CRC-32 like Go's `archive/zip`.
+ *
+ * Every offset and length read from the archive is checked against the source size before
+ * it is used, so a hostile archive gives a {@linkcode ZipFormatError}, never an out-of-range
+ * read or an allocation bigger than the archive itself (inflated output is capped at the
+ * declared size plus one byte).
+ *
+ * @module
+ */
+
+import zlib from "node:zlib";
+
+/** Synchronous random access to the bytes of a zip archive. */
+export interface ZipSource {
+  /** The archive size in bytes. */
+  readonly size: number;
+  /**
+   * Returns `length` bytes starting at `offset`; throws {@linkcode ZipFormatError} if the range
+   * is outside the archive. The result may share memory with the source: do not modify it.
+   */
+  read(offset: number, length: number): Uint8Array;
+}
+
+/** One central-directory record. Sizes, CRC and offsets come from the central directory. */
+export interface ZipEntry {
+  /** The entry name decoded as UTF-8; invalid sequences become U+FFFD (see `nameIsUtf8`). */
+  name: string;
+  /** False if the raw name bytes are not valid UTF-8. */
+  nameIsUtf8: boolean;
+  /** Compression method: 0 stored, 8 deflate; anything else fails when inflated. */
+  method: number;
+  /** General-purpose flags; bit 3 (0x8) means the sizes and CRC follow the data. */
+  flags: number;
+  /** "Version made by": the high byte is the creator system (3 Unix, 19 macOS). */
+  creatorVersion: number;
+  /** Size of the stored data in bytes. */
+  compressedSize: number;
+  /** Declared size of the inflated data in bytes. */
+  uncompressedSize: number;
+  /** Declared CRC-32 of the inflated data. */
+  crc32: number;
+  /** Offset of the local file header in the source. */
+  localHeaderOffset: number;
+  /** External attributes; for Unix creators the high 16 bits hold the file mode. */
+  externalAttributes: number;
+}
+
+/** The archive is malformed, or an entry's data does not match its declared size or CRC. */
+export class ZipFormatError extends Error {
+  /** Creates the error with the full message. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ZipFormatError";
+  }
+}
+
+const EOCD_SIGNATURE = 0x06054b50;
+const EOCD_LENGTH = 22;
+const ZIP64_LOCATOR_SIGNATURE = 0x07064b50;
+const ZIP64_LOCATOR_LENGTH = 20;
+const ZIP64_EOCD_SIGNATURE = 0x06064b50;
+const ZIP64_EOCD_LENGTH = 56;
+const CENTRAL_SIGNATURE = 0x02014b50;
+const CENTRAL_LENGTH = 46;
+const LOCAL_SIGNATURE = 0x04034b50;
+const LOCAL_LENGTH = 30;
+const ZIP64_EXTRA_ID = 0x0001;
+const MAX_U32 = 0xffffffff;
+const MAX_U16 = 0xffff;
+const MAX_COMMENT = 0xffff;
+const DATA_DESCRIPTOR_FLAG = 0x8;
+const METHOD_STORED = 0;
+const METHOD_DEFLATE = 8;
+const SLICE_SIZE = 1 << 20;
+const INFLATE_CHUNK_SIZE = 64 * 1024;
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const utf8Lossy = new TextDecoder("utf-8", { ignoreBOM: true });
+
+function checkRange(size: number, offset: number, length: number): void {
+  if (!(offset >= 0 && length >= 0 && offset + length <= size)) {
+    throw new ZipFormatError(
+      `not a valid zip file: read of ${length} bytes at offset ${offset} is outside the ${size}-byte file`,
+    );
+  }
+}
+
+/**
+ * A {@linkcode ZipSource} over bytes in memory; `read` returns views, not copies.
+ *
+ * @example
+ * ```ts
+ * const entries = readCentralDirectory(bytesSource(await Deno.readFile("m.zip")));
+ * ```
+ */
+export function bytesSource(bytes: Uint8Array): ZipSource {
+  return {
+    size: bytes.length,
+    read(offset: number, length: number): Uint8Array {
+      checkRange(bytes.length, offset, length);
+      return bytes.subarray(offset, offset + length);
+    },
+  };
+}
+
+/**
+ * A {@linkcode ZipSource} over an open file of `size` bytes, read with `seekSync` and `readSync`.
+ * The caller keeps ownership of the file and closes it.
+ *
+ * @example
+ * ```ts
+ * using file = Deno.openSync("m.zip");
+ * const src = fileSource(file, file.statSync().size);
+ * ```
+ */
+export function fileSource(file: Deno.FsFile, size: number): ZipSource {
+  return {
+    size,
+    read(offset: number, length: number): Uint8Array {
+      checkRange(size, offset, length);
+      const buf = new Uint8Array(length);
+      file.seekSync(offset, Deno.SeekMode.Start);
+      for (let done = 0; done < length;) {
+        const n = file.readSync(buf.subarray(done));
+        if (n === null) {
+          throw new ZipFormatError(`not a valid zip file: file ends at offset ${offset + done}`);
+        }
+        done += n;
+      }
+      return buf;
+    },
+  };
+}
+
+function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Reads a little-endian uint64 that must fit in a safe integer. */
+function uint64(dv: DataView, at: number, what: string): number {
+  const high = dv.getUint32(at + 4, true);
+  if (high > 0x1fffff) throw new ZipFormatError(`not a valid zip file: ${what} is too large`);
+  return high * 0x1_0000_0000 + dv.getUint32(at, true);
+}
+
+interface DirectoryEnd {
+  records: number;
+  size: number;
+  offset: number;
+  /** Where the (Zip64) end record starts: the central directory ends at or before it. */
+  endOffset: number;
+}
+
+/** Finds the end-of-central-directory record in the last 1 KiB, then in the last 64 KiB. */
+function findDirectoryEnd(src: ZipSource): DirectoryEnd {
+  for (const want of [1024, MAX_COMMENT + EOCD_LENGTH]) {
+    const length = Math.min(want, src.size);
+    const start = src.size - length;
+    const tail = src.read(start, length);
+    const dv = view(tail);
+    for (let i = length - EOCD_LENGTH; i >= 0; i--) {
+      if (dv.getUint32(i, true) !== EOCD_SIGNATURE) continue;
+      if (i + EOCD_LENGTH + dv.getUint16(i + 20, true) > length) continue;
+      const end: DirectoryEnd = {
+        records: dv.getUint16(i + 10, true),
+        size: dv.getUint32(i + 12, true),
+        offset: dv.getUint32(i + 16, true),
+        endOffset: start + i,
+      };
+      if (end.records === MAX_U16 || end.size === MAX_U32 || end.offset === MAX_U32) {
+        readZip64End(src, end);
+      }
+      return end;
+    }
+    if (length === src.size) break;
+  }
+  throw new ZipFormatError("not a valid zip file: no end of central directory record");
+}
+
+/** Replaces the 32-bit values of `end` with those of the Zip64 end record, if it has one. */
+function readZip64End(src: ZipSource, end: DirectoryEnd): void {
+  const locatorAt = end.endOffset - ZIP64_LOCATOR_LENGTH;
+  if (locatorAt < 0) return;
+  const locator = view(src.read(locatorAt, ZIP64_LOCATOR_LENGTH));
+  if (locator.getUint32(0, true) !== ZIP64_LOCATOR_SIGNATURE) return;
+  if (locator.getUint32(4, true) !== 0 || locator.getUint32(16, true) !== 1) return;
+  const at = uint64(locator, 8, "Zip64 end record offset");
+  if (at + ZIP64_EOCD_LENGTH > locatorAt) {
+    throw new ZipFormatError("not a valid zip file: Zip64 end record offset is out of range");
+  }
+  const record = view(src.read(at, ZIP64_EOCD_LENGTH));
+  if (record.getUint32(0, true) !== ZIP64_EOCD_SIGNATURE) {
+    throw new ZipFormatError("not a valid zip file: bad Zip64 end record signature");
+  }
+  end.records = uint64(record, 32, "Zip64 entry count");
+  end.size = uint64(record, 40, "central directory size");
+  end.offset = uint64(record, 48, "central directory offset");
+  end.endOffset = at;
+}
+
+/**
+ * Where the central directory starts. Like Go, data prepended to the archive (a
+ * self-extractor stub) shifts every offset, unless a record is found at the declared offset.
+ */
+function directoryStart(src: ZipSource, end: DirectoryEnd): number {
+  const base = end.endOffset - end.size - end.offset;
+  if (base < 0) {
+    throw new ZipFormatError(
+      "not a valid zip file: central directory offset and size point past its end record",
+    );
+  }
+  if (base > 0 && end.offset + 4 <= src.size) {
+    if (view(src.read(end.offset, 4)).getUint32(0, true) === CENTRAL_SIGNATURE) return 0;
+  }
+  return base;
+}
+
+function decodeName(bytes: Uint8Array): { name: string; nameIsUtf8: boolean } {
+  try {
+    return { name: utf8.decode(bytes), nameIsUtf8: true };
+  } catch {
+    return { name: utf8Lossy.decode(bytes), nameIsUtf8: false };
+  }
+}
+
+/** Applies the Zip64 extra field to the 32-bit values that are saturated (0xFFFFFFFF). */
+function applyZip64Extra(entry: ZipEntry, dv: DataView, start: number, end: number): void {
+  let needSize = entry.uncompressedSize === MAX_U32;
+  let needCompressed = entry.compressedSize === MAX_U32;
+  let needOffset = entry.localHeaderOffset === MAX_U32;
+  for (let at = start; at + 4 <= end;) {
+    const id = dv.getUint16(at, true);
+    const fieldEnd = at + 4 + dv.getUint16(at + 2, true);
+    if (fieldEnd > end) break;
+    if (id === ZIP64_EXTRA_ID) {
+      let p = at + 4;
+      const next = (what: string): number => {
+        if (p + 8 > fieldEnd) {
+          throw new ZipFormatError(
+            `not a valid zip file: zip entry ${JSON.stringify(entry.name)}: short Zip64 field`,
+          );
+        }
+        p += 8;
+        return uint64(dv, p - 8, what);
+      };
+      if (needSize) entry.uncompressedSize = next("uncompressed size");
+      if (needCompressed) entry.compressedSize = next("compressed size");
+      if (needOffset) entry.localHeaderOffset = next("local header offset");
+      needSize = needCompressed = needOffset = false;
+    }
+    at = fieldEnd;
+  }
+  // Like Go, an uncompressed size of exactly 0xFFFFFFFF without Zip64 data is taken as is.
+  if (needCompressed || needOffset) {
+    throw new ZipFormatError(
+      `not a valid zip file: zip entry ${JSON.stringify(entry.name)}: missing Zip64 field`,
+    );
+  }
+}
+
+/**
+ * Reads the central directory: one {@linkcode ZipEntry} per record, in directory order.
+ * Handles archive comments, Zip64 end records and Zip64 extra fields. Like Go, an entry count
+ * that disagrees only above 16 bits (a writer that truncated it) is accepted.
+ *
+ * @throws {ZipFormatError} if the archive is not a valid zip file.
+ * @example
+ * ```ts
+ * for (const entry of readCentralDirectory(bytesSource(zipBytes))) {
+ *   console.log(entry.name, entry.uncompressedSize);
+ * }
+ * ```
+ */
+export function readCentralDirectory(src: ZipSource): ZipEntry[] {
+  if (src.size < EOCD_LENGTH) {
+    throw new ZipFormatError(`not a valid zip file: only ${src.size} bytes long`);
+  }
+  const end = findDirectoryEnd(src);
+  const base = directoryStart(src, end);
+  const start = base + end.offset;
+  if (start >= src.size) {
+    throw new ZipFormatError("not a valid zip file: central directory offset is out of range");
+  }
+  const directory = src.read(start, end.size);
+  const dv = view(directory);
+  const entries: ZipEntry[] = [];
+  let at = 0;
+  while (at + 4 <= directory.length && dv.getUint32(at, true) === CENTRAL_SIGNATURE) {
+    if (at + CENTRAL_LENGTH > directory.length) break;
+    const nameLength = dv.getUint16(at + 28, true);
+    const extraStart = at + CENTRAL_LENGTH + nameLength;
+    const extraEnd = extraStart + dv.getUint16(at + 30, true);
+    const next = extraEnd + dv.getUint16(at + 32, true);
+    if (next > directory.length) break;
+    const entry: ZipEntry = {
+      ...decodeName(directory.subarray(at + CENTRAL_LENGTH, extraStart)),
+      method: dv.getUint16(at + 10, true),
+      flags: dv.getUint16(at + 8, true),
+      creatorVersion: dv.getUint16(at + 4, true),
+      compressedSize: dv.getUint32(at + 20, true),
+      uncompressedSize: dv.getUint32(at + 24, true),
+      crc32: dv.getUint32(at + 16, true),
+      localHeaderOffset: dv.getUint32(at + 42, true),
+      externalAttributes: dv.getUint32(at + 38, true),
+    };
+    applyZip64Extra(entry, dv, extraStart, extraEnd);
+    entry.localHeaderOffset += base;
+    entries.push(entry);
+    at = next;
+  }
+  if (entries.length % 0x10000 !== end.records % 0x10000) {
+    throw new ZipFormatError(
+      `not a valid zip file: central directory has ${entries.length} readable records, ` +
+        `its end record declares ${end.records}`,
+    );
+  }
+  return entries;
+}
+
+function entryError(entry: ZipEntry, problem: string): ZipFormatError {
+  return new ZipFormatError(`zip entry ${JSON.stringify(entry.name)}: ${problem}`);
+}
+
+/** Reads the local header and returns where the entry's stored data starts. */
+function dataStart(src: ZipSource, entry: ZipEntry): number {
+  const at = entry.localHeaderOffset;
+  if (at + LOCAL_LENGTH > src.size) {
+    throw entryError(entry, `local header offset ${at} is out of range`);
+  }
+  const header = view(src.read(at, LOCAL_LENGTH));
+  if (header.getUint32(0, true) !== LOCAL_SIGNATURE) {
+    throw entryError(entry, "bad local header signature");
+  }
+  const start = at + LOCAL_LENGTH + header.getUint16(26, true) + header.getUint16(28, true);
+  if (start + entry.compressedSize > src.size) {
+    throw entryError(entry, "compressed data extends past the end of the file");
+  }
+  return start;
+}
+
+function tooLarge(entry: ZipEntry): ZipFormatError {
+  return entryError(entry, "uncompressed size is larger than declared");
+}
+
+/** Checks the final length and CRC; like Go, a zero CRC is only checked with a data descriptor. */
+function checkResult(entry: ZipEntry, length: number, crc: number): void {
+  if (length > entry.uncompressedSize) throw tooLarge(entry);
+  if (length < entry.uncompressedSize) {
+    throw entryError(entry, "uncompressed size is smaller than declared");
+  }
+  const checked = entry.crc32 !== 0 || (entry.flags & DATA_DESCRIPTOR_FLAG) !== 0;
+  if (checked && crc !== entry.crc32) throw entryError(entry, "CRC-32 checksum mismatch");
+}
+
+function unsupported(entry: ZipEntry): ZipFormatError {
+  return entryError(entry, `unsupported compression method ${entry.method}`);
+}
+
+function zlibError(entry: ZipEntry, error: unknown): ZipFormatError {
+  return entryError(entry, `invalid deflate data: ${(error as Error).message}`);
+}
+
+function plain(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Inflates a whole entry into memory and checks its size and CRC-32 against the central
+ * directory. Output is capped at the declared size plus one byte, so a zip bomb fails early.
+ * A stored entry read from {@linkcode bytesSource} is returned as a view, not a copy.
+ *
+ * @throws {ZipFormatError} e.g. `zip entry "m@v1.0.0/a.go": uncompressed size is larger than
+ * declared`.
+ * @example
+ * ```ts
+ * const src = bytesSource(zipBytes);
+ * const goMod = readCentralDirectory(src).find((e) => e.name.endsWith("/go.mod"))!;
+ * const text = new TextDecoder().decode(inflateEntry(src, goMod));
+ * ```
+ */
+export function inflateEntry(src: ZipSource, entry: ZipEntry): Uint8Array {
+  const compressed = src.read(dataStart(src, entry), entry.compressedSize);
+  let data: Uint8Array;
+  if (entry.method === METHOD_STORED) {
+    data = compressed;
+  } else if (entry.method === METHOD_DEFLATE) {
+    try {
+      const maxOutputLength = Math.min(entry.uncompressedSize + 1, Number.MAX_SAFE_INTEGER);
+      data = plain(zlib.inflateRawSync(compressed, { maxOutputLength }));
+    } catch (error) {
+      if ((error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") throw tooLarge(entry);
+      throw zlibError(entry, error);
+    }
+  } else {
+    throw unsupported(entry);
+  }
+  checkResult(entry, data.length, zlib.crc32(data));
+  return data;
+}
+
+/** Streams the deflated bytes in [start, end) through zlib, passing each output chunk on. */
+function inflateSlices(
+  src: ZipSource,
+  entry: ZipEntry,
+  start: number,
+  end: number,
+  onOutput: (chunk: Uint8Array) => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const inflater = zlib.createInflateRaw({ chunkSize: INFLATE_CHUNK_SIZE });
+    let failed = false;
+    const fail = (error: unknown): void => {
+      if (failed) return;
+      failed = true;
+      inflater.destroy();
+      reject(error);
+    };
+    inflater.on("data", (chunk: Uint8Array) => {
+      if (failed) return;
+      try {
+        onOutput(chunk);
+      } catch (error) {
+        fail(error);
+      }
+    });
+    inflater.on("error", (error: Error) => fail(zlibError(entry, error)));
+    inflater.on("end", () => {
+      if (!failed) resolve();
+    });
+    let at = start;
+    const pump = (): void => {
+      while (at < end && !failed) {
+        let slice: Uint8Array;
+        try {
+          slice = src.read(at, Math.min(SLICE_SIZE, end - at));
+        } catch (error) {
+          return fail(error);
+        }
+        at += slice.length;
+        if (!inflater.write(slice)) {
+          inflater.once("drain", pump);
+          return;
+        }
+      }
+      if (!failed) inflater.end();
+    };
+    pump();
+  });
+}
+
+/**
+ * Inflates an entry in bounded memory: compressed data is read in 1 MiB slices and
+ * `onChunk` gets each output chunk (64 KiB at most for deflate) as soon as it is produced.
+ * Fails as soon as the output passes the declared size, so `onChunk` never sees more than
+ * `uncompressedSize` bytes; the length and CRC-32 are checked at the end, so treat the
+ * chunks as untrusted until the promise resolves.
+ *
+ * @throws {ZipFormatError} (as a rejection) for size, CRC or deflate errors; an error thrown
+ * by `onChunk` rejects the promise as is.
+ * @example
+ * ```ts
+ * using out = Deno.openSync("big.bin", { write: true, createNew: true });
+ * await inflateEntryChunks(src, entry, (chunk) => {
+ *   out.writeSync(chunk);
+ * });
+ * ```
+ */
+export async function inflateEntryChunks(
+  src: ZipSource,
+  entry: ZipEntry,
+  onChunk: (chunk: Uint8Array) => void,
+): Promise<void> {
+  const start = dataStart(src, entry);
+  const end = start + entry.compressedSize;
+  let length = 0;
+  let crc = 0;
+  const take = (chunk: Uint8Array): void => {
+    length += chunk.length;
+    if (length > entry.uncompressedSize) throw tooLarge(entry);
+    crc = zlib.crc32(chunk, crc);
+    onChunk(plain(chunk));
+  };
+  if (entry.method === METHOD_STORED) {
+    for (let at = start; at < end; at += SLICE_SIZE) {
+      take(src.read(at, Math.min(SLICE_SIZE, end - at)));
+    }
+  } else if (entry.method === METHOD_DEFLATE) {
+    await inflateSlices(src, entry, start, end, take);
+  } else {
+    throw unsupported(entry);
+  }
+  checkResult(entry, length, crc);
+}
