@@ -201,18 +201,19 @@ function readZip64End(src: ZipSource, end: DirectoryEnd): void {
 }
 
 /**
- * Where the central directory starts. Like Go, data prepended to the archive (a
- * self-extractor stub) shifts every offset, unless a record is found at the declared offset.
+ * How far every offset is shifted by data prepended to the archive (a self-extractor stub).
+ * Like Go, the shift is ignored when a directory record is found at the declared offset.
+ * The central directory then lies inside the file, before its end record.
  */
-function directoryStart(src: ZipSource, end: DirectoryEnd): number {
+function directoryBase(src: ZipSource, end: DirectoryEnd): number {
   const base = end.endOffset - end.size - end.offset;
   if (base < 0) {
     throw new ZipFormatError(
       "not a valid zip file: central directory offset and size point past its end record",
     );
   }
-  if (base > 0 && end.offset + 4 <= src.size) {
-    if (view(src.read(end.offset, 4)).getUint32(0, true) === CENTRAL_SIGNATURE) return 0;
+  if (base > 0 && view(src.read(end.offset, 4)).getUint32(0, true) === CENTRAL_SIGNATURE) {
+    return 0;
   }
   return base;
 }
@@ -278,12 +279,8 @@ export function readCentralDirectory(src: ZipSource): ZipEntry[] {
     throw new ZipFormatError(`not a valid zip file: only ${src.size} bytes long`);
   }
   const end = findDirectoryEnd(src);
-  const base = directoryStart(src, end);
-  const start = base + end.offset;
-  if (start >= src.size) {
-    throw new ZipFormatError("not a valid zip file: central directory offset is out of range");
-  }
-  const directory = src.read(start, end.size);
+  const base = directoryBase(src, end);
+  const directory = src.read(base + end.offset, end.size);
   const dv = view(directory);
   const entries: ZipEntry[] = [];
   let at = 0;

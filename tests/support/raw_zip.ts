@@ -57,26 +57,34 @@ function bytes(value: Uint8Array | string | undefined): Uint8Array {
   return typeof value === "string" ? encoder.encode(value) : value ?? new Uint8Array(0);
 }
 
-/** Little-endian field writer. */
+/** Little-endian field writer over a growing buffer. */
 class Out {
-  parts: Uint8Array[] = [];
+  buf = new Uint8Array(1024);
   length = 0;
 
+  private room(n: number): DataView {
+    if (this.length + n > this.buf.length) {
+      const grown = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
+      grown.set(this.buf.subarray(0, this.length));
+      this.buf = grown;
+    }
+    const dv = new DataView(this.buf.buffer, this.length, n);
+    this.length += n;
+    return dv;
+  }
+
   put(b: Uint8Array): void {
-    this.parts.push(b);
-    this.length += b.length;
+    const at = this.length;
+    this.room(b.length);
+    this.buf.set(b, at);
   }
 
   u16(v: number): void {
-    const b = new Uint8Array(2);
-    new DataView(b.buffer).setUint16(0, v, true);
-    this.put(b);
+    this.room(2).setUint16(0, v, true);
   }
 
   u32(v: number): void {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, v >>> 0, true);
-    this.put(b);
+    this.room(4).setUint32(0, v >>> 0, true);
   }
 
   u64(v: number): void {
@@ -85,13 +93,7 @@ class Out {
   }
 
   bytes(): Uint8Array {
-    const all = new Uint8Array(this.length);
-    let at = 0;
-    for (const p of this.parts) {
-      all.set(p, at);
-      at += p.length;
-    }
-    return all;
+    return this.buf.slice(0, this.length);
   }
 }
 
