@@ -18,6 +18,7 @@ import {
   inflateEntry,
   inflateEntryChunks,
   readCentralDirectory,
+  ZipFormatError,
   type ZipSource,
 } from "./zip_reader.ts";
 import { checkZipEntries, type PlannedEntry } from "./zip_rules.ts";
@@ -104,6 +105,9 @@ export async function installModule(job: InstallJob): Promise<InstallResult> {
     await Deno.remove(partial);
     if (!job.modcacherw) makeDirsReadOnly(dirs, job.umask);
     return result;
+  } catch (e) {
+    if (e instanceof ZipFormatError) e.message = `${job.path}@${job.version}: ${e.message}`;
+    throw e;
   } finally {
     file?.close();
   }
