@@ -41,6 +41,7 @@ const DASH = 0x2d;
 const CHAR_V = 0x76;
 const CHAR_0 = 0x30;
 const BANG = 0x21;
+const TILDE = 0x7e;
 const BACKSLASH = 0x5c;
 const STAR = 0x2a;
 const QUESTION = 0x3f;
@@ -146,12 +147,16 @@ function elementProblem(s: string, start: number, end: number, file: boolean): s
   if (!file && s.charCodeAt(start) === DOT) return "leading dot in path element";
   if (s.charCodeAt(end - 1) === DOT) return "trailing dot in path element";
   const allowed = file ? FILE_CHAR : MODULE_CHAR;
-  let shortEnd = end;
+  let shortEnd = end; // end of the part before the first dot
+  let tilde = -1; // last "~" before shortEnd
   for (i = start; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x80) {
       if ((ASCII_CLASS[c] & allowed) === 0) return `invalid char ${quoteRune(c)}`;
-      if (c === DOT && shortEnd === end) shortEnd = i;
+      if (shortEnd === end) {
+        if (c === DOT) shortEnd = i;
+        else if (c === TILDE) tilde = i;
+      }
       continue;
     }
     const cp = s.codePointAt(i) ?? c;
@@ -162,8 +167,7 @@ function elementProblem(s: string, start: number, end: number, file: boolean): s
     return `${quote(s.slice(start, shortEnd))} disallowed as path element component on Windows`;
   }
   if (file) return "";
-  const tilde = s.lastIndexOf("~", shortEnd - 1);
-  if (tilde >= start && tilde < shortEnd - 1) {
+  if (tilde >= 0 && tilde < shortEnd - 1) {
     i = tilde + 1;
     while (i < shortEnd && isDigit(s.charCodeAt(i))) i++;
     if (i === shortEnd) return "trailing tilde and digits in path element";
