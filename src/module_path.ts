@@ -115,6 +115,15 @@ function quoteRune(cp: number): string {
 
 // Path checks. Each returns "" for a valid input or the reason it is invalid.
 
+/** Three upper-case ASCII letters packed into a number, for comparing names without slicing. */
+function packName(upper: string): number {
+  return (upper.charCodeAt(0) << 16) | (upper.charCodeAt(1) << 8) | upper.charCodeAt(2);
+}
+
+const RESERVED_3 = ["CON", "PRN", "AUX", "NUL"].map(packName);
+const COM = packName("COM");
+const LPT = packName("LPT");
+
 /** Whether `s[start, end)` is CON, PRN, AUX, NUL, COM1-9 or LPT1-9, ignoring ASCII case. */
 function isReservedWindowsName(s: string, start: number, end: number): boolean {
   const n = end - start;
@@ -129,14 +138,6 @@ function isReservedWindowsName(s: string, start: number, end: number): boolean {
   const digit = s.charCodeAt(start + 3);
   return (name === COM || name === LPT) && digit >= 0x31 && digit <= 0x39;
 }
-
-function packName(upper: string): number {
-  return (upper.charCodeAt(0) << 16) | (upper.charCodeAt(1) << 8) | upper.charCodeAt(2);
-}
-
-const RESERVED_3 = ["CON", "PRN", "AUX", "NUL"].map(packName);
-const COM = packName("COM");
-const LPT = packName("LPT");
 
 /** Checks the path element `s[start, end)` (Go's `checkElem`, for module paths or file names). */
 function elementProblem(s: string, start: number, end: number, file: boolean): string {

@@ -128,7 +128,7 @@ async function processModule(ctx: Context, m: ModuleSums): Promise<ModuleRecord>
     const state = await readCacheState(p);
     const needMod = !state.mod ||
       (m.goModHashes.length > 0 && !m.goModHashes.includes(hashGoMod(state.mod)));
-    const needInfo = record.zip && !state.hasInfo;
+    const needInfo = !state.hasInfo;
     const needZip = record.zip && !state.dirComplete;
     if (needInfo) record.files.push("info");
     if (needMod) record.files.push("mod");
@@ -138,7 +138,7 @@ async function processModule(ctx: Context, m: ModuleSums): Promise<ModuleRecord>
     await mkdirAll(p.atV);
     const results = await Promise.allSettled([
       needMod ? fetchGoMod(ctx, m, p, record) : undefined,
-      needInfo ? fetchInfo(ctx, m, p, record) : undefined,
+      needInfo ? fetchInfo(ctx, m, p, record).catch(record.zip ? rethrow : ignore) : undefined,
       needZip ? fetchAndInstallZip(ctx, m, p, record) : undefined,
     ]);
     const failure = results.find((r) => r.status === "rejected");
@@ -236,6 +236,18 @@ async function fetchAndInstallZip(
   } finally {
     lock.close();
   }
+}
+
+/**
+ * Go writes `.info` only for modules it downloads, yet `GOPROXY=off go list -m all` needs
+ * it for every module in the build list, go.mod-only ones included. goprefetch writes it
+ * for those too, best effort: go never asks for it during a download, so its absence
+ * must not fail the run.
+ */
+function ignore(): void {}
+
+function rethrow(e: unknown): never {
+  throw e;
 }
 
 async function hasCachedZip(p: ModulePaths): Promise<boolean> {
