@@ -25,10 +25,14 @@ Options:
       --dry-run          print what would be fetched, fetch nothing
       --proxy URL        use this proxy list instead of GOPROXY
       --continue-on-error  keep going after a module fails (exit 1 at the end)
+      --retries N        retries of a failed request that may succeed later (default 4)
+      --stall-timeout SECONDS  retry a download that receives nothing for this long (default 30)
+      --json             print the JSON report on stdout (--json=FILE writes it to FILE)
   -h, --help             show this help
       --version          print the version
 
-Exit status: 0 success, 1 a module failed, 2 usage or setup error.
+Exit status: 0 success, 1 a module failed, 2 usage or setup error,
+130 or 143 when stopped by SIGINT or SIGTERM (partial modules are removed first).
 `;
 
 /** Runs the command line with `args`; returns the exit code. */
@@ -36,7 +40,7 @@ export async function main(args: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
-      args,
+      args: args.map((a) => a === "--json" ? "--json=-" : a),
       allowPositionals: true,
       strict: true,
       options: {
@@ -46,6 +50,9 @@ export async function main(args: string[]): Promise<number> {
         "dry-run": { type: "boolean" },
         proxy: { type: "string" },
         "continue-on-error": { type: "boolean" },
+        retries: { type: "string" },
+        "stall-timeout": { type: "string" },
+        json: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
       },
@@ -67,6 +74,16 @@ export async function main(args: string[]): Promise<number> {
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     return usage(`--concurrency must be a whole number of at least 1, got "${values.concurrency}"`);
   }
+  const retries = values.retries === undefined ? 4 : Number(values.retries);
+  if (!/^[0-9]+$/.test(values.retries ?? "4")) {
+    return usage(`--retries must be a whole number of at least 0, got "${values.retries}"`);
+  }
+  const stallTimeout = values["stall-timeout"] === undefined ? 30 : Number(values["stall-timeout"]);
+  if (!Number.isFinite(stallTimeout) || stallTimeout <= 0) {
+    return usage(
+      `--stall-timeout must be a number of seconds above 0, got "${values["stall-timeout"]}"`,
+    );
+  }
   const verbosity = values.quiet ? 0 : values.verbose ? 2 : 1;
   const options: PrefetchOptions = {
     dir: positionals[0],
@@ -74,32 +91,79 @@ export async function main(args: string[]): Promise<number> {
     proxy: values.proxy,
     dryRun: values["dry-run"],
     continueOnError: values["continue-on-error"],
-    onProgress: (event) => onProgress(event, verbosity, values["dry-run"] ?? false),
+    retries,
+    stallTimeoutMs: stallTimeout * 1000,
+    onProgress: (event) =>
+      onProgress(event, verbosity, values["dry-run"] ?? false, values.json === "-"),
   };
+  const stop = new AbortController();
+  const signals = listenForSignals(stop);
+  options.signal = stop.signal;
   let report: PrefetchReport;
   try {
     report = await runPrefetch(options, currentHost());
   } catch (e) {
-    if (e instanceof SetupError) {
-      write(Deno.stderr, `goprefetch: ${e.message}\n`);
-      return 2;
+    if (!(e instanceof SetupError)) throw e;
+    write(Deno.stderr, `goprefetch: ${e.message}\n`);
+    if (values.json) {
+      writeJson(values.json, { tool: { name: "goprefetch", version: VERSION }, error: e.message });
     }
-    throw e;
+    return 2;
+  } finally {
+    signals.dispose();
   }
+  if (values.json) writeJson(values.json, report);
   if (verbosity > 0) {
     for (const w of report.warnings) write(Deno.stderr, `goprefetch: warning: ${w}\n`);
     if (report.note) write(Deno.stderr, `goprefetch: ${report.note}\n`);
     write(Deno.stderr, summary(report) + "\n");
   }
-  return report.totals.failed > 0 ? 1 : 0;
+  return signals.exitCode() ?? (report.totals.failed > 0 ? 1 : 0);
 }
 
-function onProgress(event: ProgressEvent, verbosity: number, dryRun: boolean): void {
+/** SIGINT and SIGTERM stop new work; the run then cleans up and reports as usual. */
+function listenForSignals(
+  stop: AbortController,
+): { exitCode(): number | undefined; dispose(): void } {
+  const signals: [Deno.Signal, number][] = Deno.build.os === "windows"
+    ? [["SIGINT", 130]]
+    : [["SIGINT", 130], ["SIGTERM", 143]];
+  let code: number | undefined;
+  const handlers = signals.map(([signal, exit]) => {
+    const handler = () => {
+      code ??= exit;
+      stop.abort(new Error(`Stopped by ${signal}`));
+    };
+    Deno.addSignalListener(signal, handler);
+    return [signal, handler] as const;
+  });
+  return {
+    exitCode: () => code,
+    dispose: () =>
+      handlers.forEach(([signal, handler]) => Deno.removeSignalListener(signal, handler)),
+  };
+}
+
+function writeJson(target: string, value: unknown): void {
+  const text = JSON.stringify(value, null, 2) + "\n";
+  if (target === "-") write(Deno.stdout, text);
+  else Deno.writeTextFileSync(target, text);
+}
+
+function onProgress(
+  event: ProgressEvent,
+  verbosity: number,
+  dryRun: boolean,
+  jsonOnStdout: boolean,
+): void {
   if (event.type !== "module") return;
   const r = event.record;
   if (r.status === "failed") write(Deno.stderr, `goprefetch: error: ${r.error}\n`);
   else if (dryRun && r.status === "planned") {
-    write(Deno.stdout, `${r.path}@${r.version} ${r.files.join(",")}\n`);
+    write(
+      jsonOnStdout ? Deno.stderr : Deno.stdout,
+      `${r.path}@${r.version} ${r.files.join(",")}\n`,
+    );
   } else if (verbosity >= 2) write(Deno.stderr, moduleLine(r) + "\n");
 }
 

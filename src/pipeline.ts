@@ -225,6 +225,10 @@ async function fetchAndInstallZip(
     record.proxy = fetched.proxy;
     record.retries += fetched.retries;
     record.bytes += body.kind === "bytes" ? body.bytes.length : body.size;
+    if (ctx.signal.aborted) {
+      await ctx.client.discard(body);
+      throw ctx.signal.reason;
+    }
     job.zip = body.kind === "bytes"
       ? { kind: "bytes", bytes: body.bytes }
       : { kind: "tempFile", file: body.file };
