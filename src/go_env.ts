@@ -74,6 +74,7 @@ export function resolveGoEnv(inputs: GoEnvInputs): GoEnv {
 
   const GOROOT = get("GOROOT");
   const GOPATH = get("GOPATH", defaultGopath(getenv, os, GOROOT));
+  if (get("GOPATH") !== "") checkGopath(GOPATH, GOROOT, os);
   const firstGopath = splitList(GOPATH, os)[0] ?? "";
   const GOMODCACHE = get("GOMODCACHE", firstGopath === "" ? "" : path.join(firstGopath, "pkg/mod"));
   if (GOMODCACHE === "") {
@@ -267,6 +268,24 @@ function lookupEnv(env: Record<string, string | undefined>, os: string, key: str
 }
 
 /** Splits a PATH-style list like Go's `filepath.SplitList` (Windows: `;`, quotes removed). */
+/** The go command refuses an explicitly set GOPATH with a relative or `~` entry. */
+function checkGopath(gopath: string, goroot: string, os: string): void {
+  if (gopath === goroot) return;
+  for (const entry of splitList(gopath, os)) {
+    if (entry === "") continue;
+    if (entry.startsWith("~")) {
+      throw new GoEnvError(
+        `GOPATH entry cannot start with shell metacharacter '~': ${JSON.stringify(entry)}`,
+      );
+    }
+    if (!isAbs(entry, os)) {
+      throw new GoEnvError(
+        `GOPATH entry is relative; must be absolute path: ${JSON.stringify(entry)}`,
+      );
+    }
+  }
+}
+
 function splitList(value: string, os: string): string[] {
   if (value === "") return [];
   if (os !== "windows") return value.split(":");

@@ -148,7 +148,7 @@ export class ProxyClient {
       try {
         const r = entry.url.startsWith("file:")
           ? await this.#readFileProxy(entry.url, rel, read)
-          : await this.#getWithRetries(entry.url, rel, read);
+          : await this.#getWithRetries(entry.url, rel, read, entry.fallBackOnError ? 0 : undefined);
         return { body: r.body, proxy: base, retries: retries + r.retries };
       } catch (e) {
         if (this.#opts.signal.aborted) throw e;
@@ -191,10 +191,12 @@ export class ProxyClient {
     }));
   }
 
+  /** With `|` after the entry, the next proxy is the retry: go falls through at once. */
   async #getWithRetries<T>(
     base: string,
     rel: string,
     read: BodyReader<T>,
+    maxRetries = this.#opts.retries,
   ): Promise<{ body: T; retries: number }> {
     const url = base + "/" + goPathEscape(rel);
     for (let attempt = 0;; attempt++) {
@@ -204,7 +206,10 @@ export class ProxyClient {
       } catch (e) {
         if (this.#opts.signal.aborted) throw e;
         const transient = e instanceof ProxyError ? e.transient : !(e instanceof NotExistError);
-        if (!transient || attempt >= this.#opts.retries) {
+        if (!transient || attempt >= maxRetries) {
+          if (transient && attempt > 0) {
+            (e as Error).message += ` (gave up after ${attempt} retries)`;
+          }
           throw Object.assign(e as Error, { retries: attempt });
         }
         await sleep(backoffMs(attempt, (e as ProxyError).retryAfter), this.#opts.signal);
@@ -212,25 +217,30 @@ export class ProxyClient {
     }
   }
 
-  /** A retry uses a fresh connection: a stalled HTTP/2 connection may stall again. */
+  /**
+   * One request. A retry uses a fresh connection: a stalled HTTP/2 connection may stall
+   * again. The stall watchdog runs from the start: it covers connecting and waiting for
+   * the headers as well as every gap between body chunks.
+   */
   async #attempt<T>(url: string, read: BodyReader<T>, fresh: boolean): Promise<T> {
     const client = fresh ? Deno.createHttpClient({}) : undefined;
-    const stall = new AbortController();
+    const watchdog = new Watchdog(this.#opts.stallTimeoutMs);
     const signal = AbortSignal.any([
       this.#opts.signal,
-      stall.signal,
+      watchdog.signal,
       AbortSignal.timeout(this.#opts.requestTimeoutMs),
     ]);
     try {
       const res = await this.#follow(url, signal, client);
+      watchdog.headersArrived();
       const length = res.headers.has("content-encoding")
         ? undefined
         : numberOrUndefined(res.headers.get("content-length"));
-      const watched = watchStalls(res.body!, stall, this.#opts.stallTimeoutMs, this.#opts.onBytes);
-      return await read(watched, length);
+      return await read(watchBody(res.body!, watchdog, this.#opts.onBytes), length);
     } catch (e) {
-      throw classify(e, signal, stall.signal, this.#opts.signal);
+      throw classify(e, signal, watchdog, this.#opts.signal);
     } finally {
+      watchdog.stop();
       client?.close();
     }
   }
@@ -342,43 +352,76 @@ export function goPathEscape(s: string): string {
   return out;
 }
 
-function watchStalls(
+/** Aborts its signal when `feed` has not been called for `timeoutMs`. */
+class Watchdog {
+  readonly #controller = new AbortController();
+  readonly #timeoutMs: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #headers = false;
+
+  constructor(timeoutMs: number) {
+    this.#timeoutMs = timeoutMs;
+    this.feed();
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** What was awaited when it fired. */
+  get stalledOn(): string {
+    return this.#headers ? "the body" : "the response headers";
+  }
+
+  get timeoutMs(): number {
+    return this.#timeoutMs;
+  }
+
+  headersArrived(): void {
+    this.#headers = true;
+    this.feed();
+  }
+
+  feed(): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#controller.abort(), this.#timeoutMs);
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
+function watchBody(
   body: ReadableStream<Uint8Array>,
-  stall: AbortController,
-  timeoutMs: number,
+  watchdog: Watchdog,
   onBytes?: (n: number) => void,
 ): ReadableStream<Uint8Array> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const arm = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => stall.abort(), timeoutMs);
-  };
-  arm();
   return body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
-        arm();
+        watchdog.feed();
         onBytes?.(chunk.length);
         controller.enqueue(chunk);
       },
-      flush() {
-        clearTimeout(timer);
-      },
     }),
-    { signal: stall.signal },
+    { signal: watchdog.signal },
   );
 }
 
 function classify(
   e: unknown,
   signal: AbortSignal,
-  stall: AbortSignal,
+  watchdog: Watchdog,
   user: AbortSignal,
 ): Error {
   if (e instanceof ProxyError || e instanceof NotExistError) return e;
   if (user.aborted) return user.reason instanceof Error ? user.reason : new Error("Aborted");
-  if (stall.aborted) {
-    return new ProxyError("the body stalled", { transient: true });
+  if (watchdog.signal.aborted) {
+    return new ProxyError(
+      `${watchdog.stalledOn} stalled: nothing arrived for ${watchdog.timeoutMs / 1000} s`,
+      { transient: true },
+    );
   }
   if (signal.aborted) return new ProxyError("the request timed out", { transient: true });
   return new ProxyError((e as Error).message ?? String(e), { transient: true });

@@ -19,6 +19,8 @@ export interface Host {
   umask: number;
   /** Reads a text file, or undefined when it cannot be read. */
   readTextFile: (path: string) => string | undefined;
+  /** Whether `path` is a directory. */
+  isDirectory: (path: string) => boolean;
   /** The real path of the `go` binary on PATH, if there is one. */
   goBinary?: string;
 }
@@ -34,6 +36,7 @@ export function currentHost(): Host {
     cwd: Deno.cwd(),
     umask: process.umask(),
     readTextFile,
+    isDirectory,
     goBinary: found === undefined ? undefined : realPath(found),
   };
 }
@@ -49,6 +52,14 @@ function readTextFile(path: string): string | undefined {
 function isFile(path: string): boolean {
   try {
     return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
   } catch {
     return false;
   }

@@ -134,12 +134,18 @@ function vendorReason(host: Host, dir: string, goMod: string, env: GoEnv): strin
   }
   if (env.mod !== "") return undefined;
   const goVersion = goDirective(goMod);
-  const hasVendor = host.readTextFile(join(dir, "vendor", "modules.txt")) !== undefined;
-  if (hasVendor && goVersion !== "" && compareGoVersions(goVersion, "1.14") >= 0) {
-    return `vendor/modules.txt is present and go.mod says go ${goVersion}: ` +
-      "go builds from vendor/, nothing to fetch";
-  }
-  return undefined;
+  if (goVersion === "" || compareGoVersions(goVersion, "1.14") < 0) return undefined;
+  if (!host.isDirectory(join(dir, "vendor"))) return undefined;
+  const modulesTxt = host.readTextFile(join(dir, "vendor", "modules.txt")) ?? "";
+  if (isWorkspaceVendor(modulesTxt)) return undefined;
+  return `vendor/ is present and go.mod says go ${goVersion}: go builds from vendor/, ` +
+    "nothing to fetch";
+}
+
+/** `go work vendor` marks its modules.txt with a first line `## workspace`; go ignores it outside a workspace. */
+function isWorkspaceVendor(modulesTxt: string): boolean {
+  const first = modulesTxt.split("\n", 1)[0];
+  return first.startsWith("## ") && first.slice(3).split(";").some((s) => s.trim() === "workspace");
 }
 
 function readGoSum(host: Host, dir: string, goMod: string): GoSum {

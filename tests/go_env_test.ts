@@ -188,7 +188,10 @@ Deno.test("resolveGoEnv: GOMODCACHE must be absolute", () => {
     message: 'GOMODCACHE entry is relative; must be absolute path: "rel/mod"',
   });
   assert.throws(() => resolveGoEnv(inputs({ GOPATH: "go" })), {
-    message: 'GOMODCACHE entry is relative; must be absolute path: "go/pkg/mod"',
+    message: 'GOPATH entry is relative; must be absolute path: "go"',
+  });
+  assert.throws(() => resolveGoEnv(inputs({ GOPATH: "/a:~/go", GOMODCACHE: "/cache/mod" })), {
+    message: `GOPATH entry cannot start with shell metacharacter '~': "~/go"`,
   });
   assert.throws(() => resolveGoEnv(inputs({ HOME: undefined })), {
     message: "module cache not found: neither GOMODCACHE nor GOPATH is set",

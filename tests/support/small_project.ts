@@ -1,0 +1,210 @@
+/**
+ * A small Go project for fast end-to-end tests: three tiny modules published in a GOPROXY
+ * tree, a main module requiring them with the go.sum `go mod tidy` writes, a sandbox directory
+ * per test, and probes of what the cache holds for one module version.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { escapePath, escapeVersion } from "../../src/module_path.ts";
+import { goEnv, makeMainModule, makeWritable, tempDir } from "./go.ts";
+import { type ModuleSpec, writeProxyTree } from "./modules.ts";
+import { serveProxy } from "./proxy_server.ts";
+
+/** Three tiny modules: a plain one, one with upper case in path and version, and a `/v2`. */
+export const SMALL_MODULES: ModuleSpec[] = [
+  { path: "example.com/alpha", version: "v1.0.0" },
+  { path: "example.com/Beta", version: "v1.1.0-RC1" },
+  { path: "example.com/gamma/v2", version: "v2.0.0" },
+];
+
+/** The module of {@linkcode SMALL_MODULES} that fault-injection tests pick on. */
+export const ALPHA: { path: string; version: string } = SMALL_MODULES[0];
+
+/** The files of a main module, by name. */
+export type ProjectFiles = Record<string, string>;
+
+/**
+ * Makes a main module requiring and importing every module of {@linkcode SMALL_MODULES}, runs
+ * `go mod tidy` on it against a throwaway proxy, and returns its files (go.mod, go.sum,
+ * main.go). Call it once per test file and write the result into each test's project.
+ *
+ * @example
+ * ```ts
+ * const PROJECT = await tidySmallProject();
+ * ```
+ */
+export async function tidySmallProject(): Promise<ProjectFiles> {
+  const tmp = await tempDir("goprefetch-tidy-");
+  try {
+    await writeProxyTree(join(tmp, "proxy"), SMALL_MODULES);
+    const proxy = await serveProxy(join(tmp, "proxy"));
+    const project = join(tmp, "project");
+    await Deno.mkdir(project);
+    try {
+      await makeMainModule(project, {
+        requires: SMALL_MODULES,
+        imports: SMALL_MODULES.map((m) => m.path),
+        env: goEnv({ home: tmp, gomodcache: join(tmp, "cache"), goproxy: proxy.url }),
+      });
+    } finally {
+      await proxy.close();
+    }
+    const files: ProjectFiles = {};
+    for (const name of ["go.mod", "go.sum", "main.go"]) {
+      files[name] = await Deno.readTextFile(join(project, name));
+    }
+    return files;
+  } finally {
+    await makeWritable(tmp);
+    await Deno.remove(tmp, { recursive: true });
+  }
+}
+
+/** One test's directories: a home, a proxy tree of {@linkcode SMALL_MODULES} and a project. */
+export interface Sandbox {
+  /** The temporary directory holding everything else. */
+  tmp: string;
+  /** HOME (and GOPATH, GOCACHE, Deno's cache) for the processes the test runs. */
+  home: string;
+  /** The GOPROXY tree of {@linkcode SMALL_MODULES}. */
+  proxyRoot: string;
+  /** The main module's directory. */
+  project: string;
+  /** The default GOMODCACHE, `<tmp>/modcache` (not created). */
+  gomodcache: string;
+  /** The environment {@linkcode goEnv} gives for `goproxy`, with `gomodcache` as cache. */
+  env(goproxy: string, extra?: Record<string, string>): Record<string, string>;
+  /** Removes the sandbox, read-only trees included. */
+  remove(): Promise<void>;
+}
+
+/**
+ * Creates a sandbox with the proxy tree written and `files` written into the project
+ * directory (a file whose content is `null` is left out).
+ *
+ * @example
+ * ```ts
+ * const box = await makeSandbox(PROJECT);
+ * try {
+ *   // ...
+ * } finally {
+ *   await box.remove();
+ * }
+ * ```
+ */
+export async function makeSandbox(
+  files: Record<string, string | null>,
+  modules: ModuleSpec[] = SMALL_MODULES,
+): Promise<Sandbox> {
+  const tmp = await tempDir("goprefetch-e2e-");
+  const home = join(tmp, "home");
+  const proxyRoot = join(tmp, "proxy");
+  const project = join(tmp, "project");
+  const gomodcache = join(tmp, "modcache");
+  await Deno.mkdir(home);
+  await Deno.mkdir(project);
+  await writeProxyTree(proxyRoot, modules);
+  for (const [name, text] of Object.entries(files)) {
+    if (text === null) continue;
+    const file = join(project, name);
+    await Deno.mkdir(join(file, ".."), { recursive: true });
+    await Deno.writeTextFile(file, text);
+  }
+  return {
+    tmp,
+    home,
+    proxyRoot,
+    project,
+    gomodcache,
+    env: (goproxy, extra = {}) => goEnv({ home, gomodcache, goproxy, extra }),
+    remove: async () => {
+      await makeWritable(tmp);
+      await Deno.remove(tmp, { recursive: true });
+    },
+  };
+}
+
+/** What the cache holds for one module version: which of go's files exist. */
+export interface ModuleFiles {
+  /** The extracted directory `<path>@<version>`. */
+  dir: boolean;
+  /** The names in `cache/download/<path>/@v` that belong to this version, sorted. */
+  download: string[];
+}
+
+/**
+ * Lists what `gomodcache` holds for `path@version`: whether the extracted directory exists and
+ * which files of its `@v` directory start with the escaped version (`.info`, `.mod`, `.zip`,
+ * `.ziphash`, `.lock`, `.partial`, temp files).
+ *
+ * @example
+ * ```ts
+ * const files = await moduleFiles(cache, "example.com/alpha", "v1.0.0");
+ * assert.deepEqual(files.download, ["v1.0.0.info", "v1.0.0.lock", "v1.0.0.mod", ...]);
+ * ```
+ */
+export async function moduleFiles(
+  gomodcache: string,
+  path: string,
+  version: string,
+): Promise<ModuleFiles> {
+  const ep = escapePath(path);
+  const ev = escapeVersion(version);
+  const dir = await Deno.lstat(join(gomodcache, `${ep}@${ev}`)).then(
+    (i) => i.isDirectory,
+    () => false,
+  );
+  const download: string[] = [];
+  try {
+    for await (const e of Deno.readDir(join(gomodcache, "cache", "download", ep, "@v"))) {
+      if (e.name.startsWith(`${ev}.`)) download.push(e.name);
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return { dir, download: download.sort() };
+}
+
+/**
+ * The files go leaves for a module version `go mod download` fetched completely, as
+ * {@linkcode moduleFiles} lists them.
+ *
+ * @example
+ * ```ts
+ * assert.deepEqual(await moduleFiles(cache, path, version), completeModule(version));
+ * ```
+ */
+export function completeModule(version: string): ModuleFiles {
+  const ev = escapeVersion(version);
+  return {
+    dir: true,
+    download: ["info", "lock", "mod", "zip", "ziphash"].map((ext) => `${ev}.${ext}`),
+  };
+}
+
+/**
+ * Every regular file under `root`, as sorted paths relative to it; empty if `root` is missing.
+ *
+ * @example
+ * ```ts
+ * assert.deepEqual(await listFiles(cache), []);
+ * ```
+ */
+export async function listFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    for await (const e of Deno.readDir(join(root, rel))) {
+      const path = rel === "" ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory) await walk(path);
+      else out.push(path);
+    }
+  };
+  try {
+    await walk("");
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return out.sort();
+}
