@@ -231,8 +231,7 @@ export class ProxyClient {
       AbortSignal.timeout(this.#opts.requestTimeoutMs),
     ]);
     try {
-      const res = await this.#follow(url, signal, client);
-      watchdog.headersArrived();
+      const res = await this.#follow(url, signal, watchdog, client);
       const length = res.headers.has("content-encoding")
         ? undefined
         : numberOrUndefined(res.headers.get("content-length"));
@@ -245,7 +244,12 @@ export class ProxyClient {
     }
   }
 
-  async #follow(url: string, signal: AbortSignal, client?: Deno.HttpClient): Promise<Response> {
+  async #follow(
+    url: string,
+    signal: AbortSignal,
+    watchdog: Watchdog,
+    client?: Deno.HttpClient,
+  ): Promise<Response> {
     let current = new URL(url);
     const auth = basicAuth(current);
     const origin = current.origin;
@@ -254,6 +258,7 @@ export class ProxyClient {
       const headers = new Headers();
       if (auth && current.origin === origin) headers.set("authorization", auth);
       const res = await fetch(current, { headers, signal, redirect: "manual", client });
+      watchdog.headersArrived();
       if (res.status >= 300 && res.status < 400 && res.headers.has("location")) {
         await res.body?.cancel();
         const next = new URL(res.headers.get("location")!, current);

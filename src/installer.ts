@@ -87,7 +87,7 @@ export async function installModule(job: InstallJob): Promise<InstallResult> {
       source.size,
       readCentralDirectory(source),
     );
-    await clearLeftovers(p);
+    await clearLeftovers(p, zipFile);
     await mkdirAll(dirname(p.dir));
     const partial = p.base + ".partial";
     await Deno.writeFile(partial, new Uint8Array(), { mode: 0o666 & ~job.umask });
@@ -178,10 +178,15 @@ async function streamToFile(
   return hash.digest("hex");
 }
 
-/** Go deletes these leftovers whenever it takes the lock to download or extract. */
-async function clearLeftovers(p: ModulePaths): Promise<void> {
+/**
+ * Go deletes these leftovers whenever it takes the lock to download or extract; `keep` is
+ * the zip being installed, which may itself have such a name.
+ */
+async function clearLeftovers(p: ModulePaths, keep: string | undefined): Promise<void> {
   const zipPrefix = p.base.slice(p.atV.length + 1) + ".zip";
-  await removeMatching(p.atV, (n) => n.startsWith(zipPrefix) && n.endsWith(".tmp"), Deno.remove);
+  const isLeftover = (n: string) =>
+    n.startsWith(zipPrefix) && n.endsWith(".tmp") && join(p.atV, n) !== keep;
+  await removeMatching(p.atV, isLeftover, Deno.remove);
   const dirPrefix = p.dir.slice(dirname(p.dir).length + 1) + ".tmp-";
   await removeMatching(dirname(p.dir), (n) => n.startsWith(dirPrefix), removeTree);
   await removeTree(p.dir);
@@ -204,12 +209,19 @@ async function removeMatching(
   }
 }
 
-/** Writes `.ziphash` as go's `hashZip` does: open, exclusive lock, truncate, write. */
+/**
+ * Writes `.ziphash` as go's `hashZip` does: open, exclusive lock, truncate, write. One that
+ * already holds `h1` is left alone, so reinstalling from a cached zip never tears it.
+ */
 async function writeZiphash(file: string, h1: string, umask: number): Promise<void> {
   const f = await Deno.open(file, { read: true, write: true, create: true, mode: 0o666 & ~umask });
   try {
     await f.lock(true);
+    const have = new Uint8Array(h1.length + 1);
+    const n = (await f.read(have)) ?? 0;
+    if (new TextDecoder().decode(have.subarray(0, n)) === h1) return;
     await f.truncate(0);
+    await f.seek(0, Deno.SeekMode.Start);
     const data = new TextEncoder().encode(h1);
     for (let n = 0; n < data.length;) n += await f.write(data.subarray(n));
   } finally {

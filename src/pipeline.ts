@@ -136,10 +136,11 @@ async function processModule(ctx: Context, m: ModuleSums): Promise<ModuleRecord>
     if (record.files.length === 0) return finish("cached");
     if (ctx.opts.dryRun) return finish("planned");
     await mkdirAll(p.atV);
+    const goMod = needMod ? fetchGoMod(ctx, m, p, record) : Promise.resolve();
     const results = await Promise.allSettled([
-      needMod ? fetchGoMod(ctx, m, p, record) : undefined,
+      goMod,
       needInfo ? fetchInfo(ctx, m, p, record).catch(record.zip ? rethrow : ignore) : undefined,
-      needZip ? fetchAndInstallZip(ctx, m, p, record) : undefined,
+      needZip ? fetchAndInstallZip(ctx, m, p, record, goMod) : undefined,
     ]);
     const failure = results.find((r) => r.status === "rejected");
     if (failure) throw failure.reason;
@@ -187,13 +188,15 @@ async function fetchInfo(
 
 /**
  * Under go's version lock: re-check, then extract from a cached zip when one is there
- * and matches go.sum, else download and install.
+ * and matches go.sum, else download and install. The download overlaps the go.mod fetch,
+ * but nothing is installed unless the go.mod checked out, as go checks it first.
  */
 async function fetchAndInstallZip(
   ctx: Context,
   m: ModuleSums,
   p: ModulePaths,
   record: ModuleRecord,
+  goMod: Promise<void>,
 ): Promise<void> {
   const lock = await lockVersion(p, ctx.opts.umask);
   try {
@@ -208,6 +211,7 @@ async function fetchAndInstallZip(
       zip: { kind: "cached" },
     };
     if (await hasCachedZip(p)) {
+      await goMod;
       try {
         await installModule(job);
         return;
@@ -225,9 +229,11 @@ async function fetchAndInstallZip(
     record.proxy = fetched.proxy;
     record.retries += fetched.retries;
     record.bytes += body.kind === "bytes" ? body.bytes.length : body.size;
-    if (ctx.signal.aborted) {
+    const goModOk = await goMod.then(() => true, () => false);
+    if (ctx.signal.aborted || !goModOk) {
       await ctx.client.discard(body);
-      throw ctx.signal.reason;
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      return;
     }
     job.zip = body.kind === "bytes"
       ? { kind: "bytes", bytes: body.bytes }

@@ -33,6 +33,8 @@ export interface PrefetchOptions {
   retries?: number;
   /** Abort and retry a body that delivers nothing for this long. Default 30 000 ms. */
   stallTimeoutMs?: number;
+  /** Bytes of zip bodies held in memory at most; larger ones stream to temp files. Default 64 MiB. */
+  memoryBudget?: number;
   /** Plan only: report what would be fetched, fetch nothing. */
   dryRun?: boolean;
   /** Keep going after a module fails. Default false: the first failure stops new work. */
@@ -48,7 +50,7 @@ export class SetupError extends Error {
   override name = "SetupError";
 }
 
-const MEMORY_BUDGET = 96 * 1024 * 1024;
+const MEMORY_BUDGET = 64 * 1024 * 1024;
 
 /** Runs a prefetch against the given host facts. */
 export async function runPrefetch(options: PrefetchOptions, host: Host): Promise<PrefetchReport> {
@@ -103,7 +105,7 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
     retries: options.retries ?? 4,
     stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
     requestTimeoutMs: 10 * 60_000,
-    memoryBudget: MEMORY_BUDGET,
+    memoryBudget: options.memoryBudget ?? MEMORY_BUDGET,
     workers: Math.min(Math.max(navigator.hardwareConcurrency, 1), 4),
     dryRun: options.dryRun ?? false,
     continueOnError: options.continueOnError ?? false,

@@ -19,6 +19,7 @@ import {
   type TreeEntry,
 } from "./support/go.ts";
 import { runGoprefetch } from "./support/goprefetch.ts";
+import { serveProxy } from "./support/proxy_server.ts";
 import { type ModuleSpec, writeProxyTree } from "./support/modules.ts";
 import { tinyModules, writeTinyProject } from "./support/tiny_project.ts";
 
@@ -31,10 +32,15 @@ interface Setup {
   project: string;
   proxy: FaultProxy;
   specs: ModuleSpec[];
+  /** A proxy without latency, for the oracle. */
+  cleanUrl: string;
   env(gomodcache: string, goproxy?: string): Record<string, string>;
 }
 
-/** Publishes `specs` behind a proxy with `latencyMs`, writes the project, runs `fn`. */
+/**
+ * Publishes `specs` behind a proxy with `latencyMs` (and a clean one), writes the project,
+ * runs `fn`.
+ */
 async function withProject(
   specs: ModuleSpec[],
   latencyMs: number,
@@ -47,11 +53,13 @@ async function withProject(
   await writeProxyTree(root, specs);
   await writeTinyProject(project, specs);
   const proxy = await serveFaultProxy({ root, latencyMs });
+  const clean = await serveProxy(root);
   try {
     const env = (gomodcache: string, goproxy = proxy.url) =>
       goEnv({ home: tmp, gomodcache, goproxy });
-    await fn({ tmp, project, proxy, specs, env });
+    await fn({ tmp, project, proxy, specs, env, cleanUrl: clean.url });
   } finally {
+    await clean.close();
     await proxy.close();
     await makeWritable(tmp);
     await Deno.remove(tmp, { recursive: true });
@@ -62,8 +70,16 @@ function goprefetch(s: Setup, cache: string): Promise<GoRun> {
   return runGoprefetch(["-q", "-c", "16", "."], { cwd: s.project, env: s.env(cache) });
 }
 
-function goModDownload(s: Setup, cache: string): Promise<GoRun> {
-  return runGo(["mod", "download"], { cwd: s.project, env: s.env(cache) });
+function goModDownload(s: Setup, cache: string, goproxy?: string): Promise<GoRun> {
+  return runGo(["mod", "download"], { cwd: s.project, env: s.env(cache, goproxy) });
+}
+
+/** The cache `go mod download` fills alone. */
+async function oracleTree(s: Setup): Promise<Map<string, TreeEntry>> {
+  const cache = join(s.tmp, "oracle");
+  const alone = await goModDownload(s, cache, s.cleanUrl);
+  assert.equal(alone.code, 0, alone.stderr);
+  return await snapshotTree(cache, { ignore: notLock });
 }
 
 /** go, offline, accepts the cache: `go mod verify` and `go build ./...`. */
@@ -86,14 +102,11 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-const SPECS = tinyModules(40, { big: { files: 300, bytes: 3 << 20 } });
+const SPECS = tinyModules(40, { big: { files: 100, bytes: 1 << 20 } });
 
 Deno.test("goprefetch and go mod download fill one cache at the same time", async () => {
-  await withProject(SPECS, 20, async (s) => {
-    const oracleCache = join(s.tmp, "oracle");
-    const alone = await goModDownload(s, oracleCache);
-    assert.equal(alone.code, 0, alone.stderr);
-    const oracle = await snapshotTree(oracleCache, { ignore: notLock });
+  await withProject(SPECS, 5, async (s) => {
+    const oracle = await oracleTree(s);
     for (const [i, goDelayMs] of [0, 150, -150].entries()) {
       const cache = join(s.tmp, `cache-${i}`);
       const [ours, go] = await Promise.all([
@@ -108,11 +121,8 @@ Deno.test("goprefetch and go mod download fill one cache at the same time", asyn
 });
 
 Deno.test("two goprefetch runs fill one cache at the same time", async () => {
-  await withProject(SPECS, 20, async (s) => {
-    const oracleCache = join(s.tmp, "oracle");
-    const alone = await goModDownload(s, oracleCache);
-    assert.equal(alone.code, 0, alone.stderr);
-    const oracle = await snapshotTree(oracleCache, { ignore: notLock });
+  await withProject(SPECS, 5, async (s) => {
+    const oracle = await oracleTree(s);
     for (const [i, delayMs] of [0, 100].entries()) {
       const cache = join(s.tmp, `cache-${i}`);
       const runs = await Promise.all([
