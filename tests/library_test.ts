@@ -1,0 +1,92 @@
+/**
+ * The library API: `runPrefetch` with an explicit host (the same code path as `prefetch`),
+ * progress events, and the spill path where no zip body fits in memory.
+ */
+import assert from "node:assert/strict";
+import process from "node:process";
+import { join } from "node:path";
+import type { Host } from "../src/host.ts";
+import { runPrefetch } from "../src/prefetch.ts";
+import type { ProgressEvent } from "../src/report.ts";
+import {
+  diffTrees,
+  goEnv,
+  makeMainModule,
+  makeWritable,
+  runGo,
+  snapshotTree,
+  tempDir,
+} from "./support/go.ts";
+import {
+  STANDARD_IMPORTS,
+  STANDARD_REQUIRES,
+  standardModuleSet,
+  writeProxyTree,
+} from "./support/modules.ts";
+import { serveProxy } from "./support/proxy_server.ts";
+
+function hostFor(env: Record<string, string>, cwd: string): Host {
+  return {
+    env,
+    os: Deno.build.os,
+    cwd,
+    umask: process.umask(),
+    readTextFile: (p) => {
+      try {
+        return Deno.readTextFileSync(p);
+      } catch {
+        return undefined;
+      }
+    },
+    isDirectory: (p) => {
+      try {
+        return Deno.statSync(p).isDirectory;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+Deno.test("runPrefetch with no memory budget streams every zip to disk and writes go's tree", async () => {
+  const tmp = await tempDir("goprefetch-library-");
+  const project = join(tmp, "project");
+  await Deno.mkdir(project);
+  await writeProxyTree(join(tmp, "proxy"), standardModuleSet());
+  const proxy = await serveProxy(join(tmp, "proxy"));
+  try {
+    const env = (gomodcache: string) => goEnv({ home: tmp, gomodcache, goproxy: proxy.url });
+    await makeMainModule(project, {
+      requires: STANDARD_REQUIRES,
+      imports: STANDARD_IMPORTS,
+      env: env(join(tmp, "cache-tidy")),
+    });
+    const download = await runGo(["mod", "download"], { cwd: project, env: env(join(tmp, "a")) });
+    assert.equal(download.code, 0, download.stderr);
+
+    const events: ProgressEvent[] = [];
+    const report = await runPrefetch(
+      { memoryBudget: 0, onProgress: (e) => events.push(e) },
+      hostFor(env(join(tmp, "b")), project),
+    );
+    assert.equal(report.totals.failed, 0, JSON.stringify(report.modules.filter((m) => m.error)));
+    assert.equal(report.totals.fetched, report.modules.length);
+    assert.deepEqual(report.modules.filter((m) => !m.zip).map((m) => m.path), ["example.com/deep"]);
+    assert.equal(report.settings.dir, project);
+    assert.equal(events[0].type, "plan");
+    assert.equal(events.filter((e) => e.type === "module").length, report.modules.length);
+    const streamed = events.reduce((n, e) => n + (e.type === "bytes" ? e.bytes : 0), 0);
+    assert.ok(streamed >= 3 << 20, "bytes events cover the 3 MiB module");
+
+    const ignore = (rel: string) => rel.endsWith(".lock");
+    const diff = diffTrees(
+      await snapshotTree(join(tmp, "a"), { ignore }),
+      await snapshotTree(join(tmp, "b"), { ignore }),
+    );
+    assert.deepEqual(diff, ["cache/download/example.com/deep/@v/v0.1.0.info: only in b (file)"]);
+  } finally {
+    await proxy.close();
+    await makeWritable(tmp);
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
