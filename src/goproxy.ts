@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { writeAll } from "./module_cache.ts";
 import { escapePath, escapeVersion } from "./module_path.ts";
 import type { ProxyEntry } from "./proxy_list.ts";
 import { redactUrl } from "./proxy_list.ts";
@@ -496,8 +497,4 @@ function concat(chunks: Uint8Array[], size: number): Uint8Array {
     off += c.length;
   }
   return out;
-}
-
-async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
-  for (let n = 0; n < data.length;) n += await file.write(data.subarray(n));
 }

@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { EMPTY_SHA256, hash1, type HashedFile, sha256Hex } from "./dirhash.ts";
-import { mkdirAll, type ModulePaths, modulePaths, removeTree } from "./module_cache.ts";
+import { mkdirAll, type ModulePaths, modulePaths, removeTree, writeAll } from "./module_cache.ts";
 import {
   bytesSource,
   fileSource,
@@ -222,8 +222,7 @@ async function writeZiphash(file: string, h1: string, umask: number): Promise<vo
     if (new TextDecoder().decode(have.subarray(0, n)) === h1) return;
     await f.truncate(0);
     await f.seek(0, Deno.SeekMode.Start);
-    const data = new TextEncoder().encode(h1);
-    for (let n = 0; n < data.length;) n += await f.write(data.subarray(n));
+    await writeAll(f, new TextEncoder().encode(h1));
   } finally {
     f.close();
   }

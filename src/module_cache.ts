@@ -22,10 +22,6 @@ export interface ModulePaths {
 export interface CacheState {
   /** The extracted tree is complete by go's rule: directory, no `.partial`, `.ziphash`. */
   dirComplete: boolean;
-  /** `<version>.zip` exists. */
-  hasZip: boolean;
-  /** `<version>.ziphash` exists. */
-  hasZiphash: boolean;
   /** `<version>.info` exists. */
   hasInfo: boolean;
   /** `<version>.mod` bytes, or undefined when absent. */
@@ -51,21 +47,12 @@ export function modulePaths(root: string, path: string, version: string): Module
 
 /** Reads what the cache holds for a module version, with stats only (and the small `.mod`). */
 export async function readCacheState(p: ModulePaths): Promise<CacheState> {
-  const [dir, partial, ziphash, zip, info, mod] = await Promise.all([
-    statOrNull(p.dir),
-    statOrNull(p.base + ".partial"),
-    statOrNull(p.base + ".ziphash"),
-    statOrNull(p.base + ".zip"),
+  const [dirComplete, info, mod] = await Promise.all([
+    isDirComplete(p),
     statOrNull(p.base + ".info"),
     Deno.readFile(p.base + ".mod").catch(notFoundAsUndefined),
   ]);
-  return {
-    dirComplete: !!dir?.isDirectory && !partial && !!ziphash,
-    hasZip: !!zip,
-    hasZiphash: !!ziphash,
-    hasInfo: !!info,
-    mod,
-  };
+  return { dirComplete, hasInfo: !!info, mod };
 }
 
 /** Whether go would consider the extracted tree complete (spec: `DownloadDir`). */
@@ -209,9 +196,9 @@ async function readAll(file: Deno.FsFile): Promise<Uint8Array> {
   return buf.subarray(0, n);
 }
 
-async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
-  let n = 0;
-  while (n < data.length) n += await file.write(data.subarray(n));
+/** Writes all of `data` at the file's current offset (a single write may be short). */
+export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+  for (let n = 0; n < data.length;) n += await file.write(data.subarray(n));
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
