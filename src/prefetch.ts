@@ -33,7 +33,7 @@ export interface PrefetchOptions {
   retries?: number;
   /** Abort and retry a body that delivers nothing for this long. Default 30 000 ms. */
   stallTimeoutMs?: number;
-  /** Bytes of zip bodies held in memory at most; larger ones stream to temp files. Default 64 MiB. */
+  /** Bytes of zip bodies held in memory at most; larger ones stream to temp files. Default 32 MiB. */
   memoryBudget?: number;
   /** Plan only: report what would be fetched, fetch nothing. */
   dryRun?: boolean;
@@ -50,7 +50,7 @@ export class SetupError extends Error {
   override name = "SetupError";
 }
 
-const MEMORY_BUDGET = 64 * 1024 * 1024;
+const MEMORY_BUDGET = 32 * 1024 * 1024;
 
 /** Runs a prefetch against the given host facts. */
 export async function runPrefetch(options: PrefetchOptions, host: Host): Promise<PrefetchReport> {
