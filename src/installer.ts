@@ -93,11 +93,16 @@ export async function installModule(job: InstallJob): Promise<InstallResult> {
     await Deno.writeFile(partial, new Uint8Array(), { mode: 0o666 & ~job.umask });
     let result: InstallResult;
     let dirs: string[];
+    let staged: string | undefined;
+    let wroteZiphash = false;
     try {
       ({ result, dirs } = await extract(job, p, source, planned));
-      await writeZiphash(p.base + ".ziphash", result.h1, job.umask);
-      await publishZip(job, p);
+      staged = await stageZip(job, p);
+      wroteZiphash = await writeZiphash(p.base + ".ziphash", result.h1, job.umask);
+      if (staged !== undefined) await Deno.rename(staged, p.base + ".zip");
     } catch (e) {
+      if (job.zip.kind === "bytes" && staged !== undefined) await removeIfPresent(staged);
+      if (wroteZiphash) await removeIfPresent(p.base + ".ziphash");
       await removeTree(p.dir);
       await Deno.remove(partial);
       throw e;
@@ -212,31 +217,46 @@ async function removeMatching(
 /**
  * Writes `.ziphash` as go's `hashZip` does: open, exclusive lock, truncate, write. One that
  * already holds `h1` is left alone, so reinstalling from a cached zip never tears it.
+ * Returns whether it wrote.
  */
-async function writeZiphash(file: string, h1: string, umask: number): Promise<void> {
+async function writeZiphash(file: string, h1: string, umask: number): Promise<boolean> {
   const f = await Deno.open(file, { read: true, write: true, create: true, mode: 0o666 & ~umask });
   try {
     await f.lock(true);
     const have = new Uint8Array(h1.length + 1);
     const n = (await f.read(have)) ?? 0;
-    if (new TextDecoder().decode(have.subarray(0, n)) === h1) return;
+    if (new TextDecoder().decode(have.subarray(0, n)) === h1) return false;
     await f.truncate(0);
     await f.seek(0, Deno.SeekMode.Start);
     await writeAll(f, new TextEncoder().encode(h1));
+    return true;
   } finally {
     f.close();
   }
 }
 
-async function publishZip(job: InstallJob, p: ModulePaths): Promise<void> {
-  const target = p.base + ".zip";
-  if (job.zip.kind === "tempFile") {
-    await Deno.rename(job.zip.file, target);
-  } else if (job.zip.kind === "bytes") {
-    const tmp = `${target}${Math.floor(Math.random() * 1e9)}.tmp`;
+/**
+ * The file to rename to `<version>.zip` once `.ziphash` is written: the downloaded temp
+ * file, or the in-memory zip written out now (so a full disk fails before `.ziphash`
+ * exists); none when the zip is already the cache's own.
+ */
+async function stageZip(job: InstallJob, p: ModulePaths): Promise<string | undefined> {
+  if (job.zip.kind === "tempFile") return job.zip.file;
+  if (job.zip.kind === "cached") return undefined;
+  const tmp = `${p.base}.zip${Math.floor(Math.random() * 1e9)}.tmp`;
+  try {
     await Deno.writeFile(tmp, job.zip.bytes, { createNew: true, mode: 0o666 & ~job.umask });
-    await Deno.rename(tmp, target);
+  } catch (e) {
+    await removeIfPresent(tmp);
+    throw e;
   }
+  return tmp;
+}
+
+async function removeIfPresent(file: string): Promise<void> {
+  await Deno.remove(file).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
 }
 
 /** Go's `makeDirsReadOnly`: every directory of the tree loses its write bits, children first. */

@@ -148,7 +148,9 @@ async function processModule(ctx: Context, m: ModuleSums): Promise<ModuleRecord>
   } catch (e) {
     if (e instanceof LeftToGoError) return finish("direct");
     if (ctx.signal.aborted && !(e instanceof InstallError)) return finish("cancelled");
-    return finish("failed", (e as Error).message);
+    const message = (e as Error).message;
+    const id = `${m.path}@${m.version}`;
+    return finish("failed", message.startsWith(id) ? message : `${id}: ${message}`);
   }
 }
 
