@@ -1,42 +1,75 @@
 /**
- * The goprefetch command line: parses arguments, prints progress and the summary,
- * and turns the outcome into an exit code (0 success, 1 a module failed, 2 usage or
- * setup error).
+ * The goprefetch command line: parses arguments, checks permissions, wires the run to its
+ * output (`src/output.ts`, `src/outcome.ts`), and turns the outcome into an exit code
+ * (0 success, 1 a module failed, 2 usage, setup or permission error).
  *
  * @module
  */
 import { parseArgs } from "node:util";
+import { cacheKeyMain } from "./src/cache_key_command.ts";
 import { currentHost } from "./src/host.ts";
+import { fail, processSinks, publish, type Sinks } from "./src/outcome.ts";
+import { Output, processOutputOptions } from "./src/output.ts";
+import {
+  missingPermission,
+  outputNeeds,
+  permissionErrorMessage,
+  runNeeds,
+} from "./src/permissions.ts";
 import { type PrefetchOptions, runPrefetch, SetupError, VERSION } from "./src/prefetch.ts";
-import type { ModuleRecord, PrefetchReport, ProgressEvent } from "./src/report.ts";
+import type { PrefetchReport } from "./src/report.ts";
+import { verifyMain } from "./src/verify_command.ts";
 
 const HELP = `goprefetch ${VERSION}: fill the Go module cache from go.sum, before go build runs
 
 Usage: goprefetch [OPTIONS] [PATH]
+       goprefetch verify [OPTIONS] [PATH]   check the cache against go.sum (see verify --help)
+       goprefetch cache-key [PATH]          print a key for caching GOMODCACHE (see cache-key --help)
 
-PATH is a directory with go.mod and go.sum (default: the current directory).
+PATH is a directory with go.mod and go.sum (default: the current directory). In a go.work
+workspace (GOWORK), the go.sum of every used module and go.work.sum are fetched.
 The cache, proxies and private patterns come from the go environment
-(GOMODCACHE, GOPROXY, GOPRIVATE, GONOPROXY, GOFLAGS, GOENV), as go resolves them.
+(GOMODCACHE, GOPROXY, GOPRIVATE, GONOPROXY, GOFLAGS, GOENV, GOWORK), as go resolves them;
+https proxies get credentials from .netrc (NETRC, GOAUTH=netrc, the default) or the URL.
 
 Options:
   -c, --concurrency N    requests in flight at most (default 64)
   -v, --verbose          one line per module
   -q, --quiet            print errors only
       --dry-run          print what would be fetched, fetch nothing
+      --recursive        fetch for every go.mod under PATH (not vendor/, testdata/, .*, _*)
       --proxy URL        use this proxy list instead of GOPROXY
       --continue-on-error  keep going after a module fails (exit 1 at the end)
       --retries N        retries of a failed request that may succeed later (default 4)
       --stall-timeout SECONDS  retry a download that receives nothing for this long (default 30)
-      --json             print the JSON report on stdout (--json=FILE writes it to FILE)
+      --json             print the JSON report on stdout (--json=FILE writes it to FILE);
+                         on a usage, setup or permission error: {"tool": …, "error": "…"}
   -h, --help             show this help
       --version          print the version
 
-Exit status: 0 success, 1 a module failed, 2 usage or setup error,
+Progress goes to stderr: one line redrawn in place on a terminal, else a line every 5 s.
+Under GitHub Actions, failures are also ::error:: commands and a summary is appended
+to $GITHUB_STEP_SUMMARY.
+
+Exit status: 0 success, 1 a module failed, 2 usage, setup or permission error,
 130 or 143 when stopped by SIGINT or SIGTERM (partial modules are removed first).
 `;
 
 /** Runs the command line with `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
+  const sinks = processSinks(args);
+  try {
+    if (args[0] === "verify") return await verifyMain(args.slice(1));
+    if (args[0] === "cache-key") return cacheKeyMain(args.slice(1), sinks);
+    return await prefetchMain(args, sinks);
+  } catch (e) {
+    const missing = permissionErrorMessage(e);
+    if (missing === undefined) throw e;
+    return fail(missing, sinks);
+  }
+}
+
+async function prefetchMain(args: string[], sinks: Sinks): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -48,6 +81,7 @@ export async function main(args: string[]): Promise<number> {
         verbose: { type: "boolean", short: "v" },
         quiet: { type: "boolean", short: "q" },
         "dry-run": { type: "boolean" },
+        recursive: { type: "boolean" },
         proxy: { type: "string" },
         "continue-on-error": { type: "boolean" },
         retries: { type: "string" },
@@ -58,66 +92,76 @@ export async function main(args: string[]): Promise<number> {
       },
     });
   } catch (e) {
-    return usage((e as Error).message);
+    return usage((e as Error).message, sinks);
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    write(Deno.stdout, HELP);
+    sinks.stdout(HELP);
     return 0;
   }
   if (values.version) {
-    write(Deno.stdout, `goprefetch ${VERSION}\n`);
+    sinks.stdout(`goprefetch ${VERSION}\n`);
     return 0;
   }
-  if (positionals.length > 1) return usage(`expected at most one PATH, got ${positionals.length}`);
+  if (positionals.length > 1) {
+    return usage(`expected at most one PATH, got ${positionals.length}`, sinks);
+  }
   const concurrency = values.concurrency === undefined ? 64 : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
-    return usage(`--concurrency must be a whole number of at least 1, got "${values.concurrency}"`);
+    return usage(
+      `--concurrency must be a whole number of at least 1, got "${values.concurrency}"`,
+      sinks,
+    );
   }
   const retries = values.retries === undefined ? 4 : Number(values.retries);
   if (!/^[0-9]+$/.test(values.retries ?? "4")) {
-    return usage(`--retries must be a whole number of at least 0, got "${values.retries}"`);
+    return usage(`--retries must be a whole number of at least 0, got "${values.retries}"`, sinks);
   }
   const stallTimeout = values["stall-timeout"] === undefined ? 30 : Number(values["stall-timeout"]);
   if (!Number.isFinite(stallTimeout) || stallTimeout <= 0) {
     return usage(
       `--stall-timeout must be a number of seconds above 0, got "${values["stall-timeout"]}"`,
+      sinks,
     );
   }
-  const verbosity = values.quiet ? 0 : values.verbose ? 2 : 1;
   const options: PrefetchOptions = {
     dir: positionals[0],
+    recursive: values.recursive,
     concurrency,
     proxy: values.proxy,
     dryRun: values["dry-run"],
     continueOnError: values["continue-on-error"],
     retries,
     stallTimeoutMs: stallTimeout * 1000,
-    onProgress: (event) =>
-      onProgress(event, verbosity, values["dry-run"] ?? false, values.json === "-"),
   };
+  const host = currentHost();
+  const missing = missingPermission([
+    ...runNeeds(options, host, "prefetch"),
+    ...outputNeeds(sinks.json, sinks.stepSummary),
+  ]);
+  if (missing) return fail(missing, sinks);
+
+  const verbosity = values.quiet ? 0 : values.verbose ? 2 : 1;
+  const out = new Output(
+    processOutputOptions(verbosity, { dryRun: options.dryRun, jsonOnStdout: sinks.json === "-" }),
+  );
   const stop = new AbortController();
   const signals = listenForSignals(stop);
-  options.signal = stop.signal;
   let report: PrefetchReport;
   try {
-    report = await runPrefetch(options, currentHost());
+    report = await runPrefetch(
+      { ...options, signal: stop.signal, onProgress: (event) => out.event(event) },
+      host,
+    );
   } catch (e) {
     if (!(e instanceof SetupError)) throw e;
-    write(Deno.stderr, `goprefetch: ${e.message}\n`);
-    if (values.json) {
-      writeJson(values.json, { tool: { name: "goprefetch", version: VERSION }, error: e.message });
-    }
-    return 2;
+    return fail(e.message, sinks);
   } finally {
+    out.close();
     signals.dispose();
   }
-  if (values.json) writeJson(values.json, report);
-  if (verbosity > 0) {
-    for (const w of report.warnings) write(Deno.stderr, `goprefetch: warning: ${w}\n`);
-    if (report.note) write(Deno.stderr, `goprefetch: ${report.note}\n`);
-    write(Deno.stderr, summary(report) + "\n");
-  }
+  out.finish(report);
+  publish(report, sinks);
   return signals.exitCode() ?? (report.totals.failed > 0 ? 1 : 0);
 }
 
@@ -144,60 +188,6 @@ function listenForSignals(
   };
 }
 
-function writeJson(target: string, value: unknown): void {
-  const text = JSON.stringify(value, null, 2) + "\n";
-  if (target === "-") write(Deno.stdout, text);
-  else Deno.writeTextFileSync(target, text);
-}
-
-function onProgress(
-  event: ProgressEvent,
-  verbosity: number,
-  dryRun: boolean,
-  jsonOnStdout: boolean,
-): void {
-  if (event.type !== "module") return;
-  const r = event.record;
-  if (r.status === "failed") write(Deno.stderr, `goprefetch: error: ${r.error}\n`);
-  else if (dryRun && r.status === "planned") {
-    write(
-      jsonOnStdout ? Deno.stderr : Deno.stdout,
-      `${r.path}@${r.version} ${r.files.join(",")}\n`,
-    );
-  } else if (verbosity >= 2) write(Deno.stderr, moduleLine(r) + "\n");
-}
-
-function moduleLine(r: ModuleRecord): string {
-  const parts = [`${r.status.padEnd(9)} ${r.path}@${r.version}`];
-  if (r.bytes > 0) parts.push(formatBytes(r.bytes));
-  if (r.status === "fetched") parts.push(`${r.ms} ms`);
-  if (r.proxy) parts.push(`from ${r.proxy}`);
-  if (r.retries > 0) parts.push(`${r.retries} retries`);
-  return parts.join("  ");
-}
-
-function summary(report: PrefetchReport): string {
-  const t = report.totals;
-  const head = report.settings.dryRun
-    ? `${t.planned} to fetch`
-    : `${t.fetched} fetched, ${t.cached} already cached, ${t.skipped} skipped (private/direct), ` +
-      `${t.failed} failed`;
-  const cancelled = t.cancelled > 0 ? `, ${t.cancelled} cancelled` : "";
-  return `goprefetch: ${head}${cancelled}; ${formatBytes(t.bytes)} in ${t.seconds.toFixed(1)} s`;
-}
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-function usage(message: string): number {
-  write(Deno.stderr, `goprefetch: ${message}\nRun "goprefetch --help" for usage.\n`);
-  return 2;
-}
-
-function write(stream: { writeSync(p: Uint8Array): number }, text: string): void {
-  const data = new TextEncoder().encode(text);
-  for (let n = 0; n < data.length;) n += stream.writeSync(data.subarray(n));
+function usage(message: string, sinks: Sinks): number {
+  return fail(message, sinks, 'Run "goprefetch --help" for usage.');
 }

@@ -2,7 +2,9 @@
  * goprefetch fills the Go module cache (GOMODCACHE) from a project's go.sum, exactly as
  * `go mod download` would, with many downloads in flight and one decompression per file.
  *
- * Run it: `deno run -A jsr:@goprefetch/cli [PATH]`. Or use it from a build script:
+ * Run it: `deno run -A jsr:@goprefetch/cli [PATH]`, or with only what it needs:
+ * `deno run --allow-net --allow-read --allow-write --allow-env --allow-sys jsr:@goprefetch/cli`.
+ * Or use it from a build script:
  *
  * @example
  * ```ts
@@ -15,9 +17,11 @@
  * @module
  */
 import { main } from "./cli.ts";
+import { type CacheKeyOptions, computeCacheKey } from "./src/cache_key.ts";
 import { currentHost } from "./src/host.ts";
 import { type PrefetchOptions, runPrefetch } from "./src/prefetch.ts";
 import type { PrefetchReport } from "./src/report.ts";
+import { runVerify, type VerifyOptions, type VerifyReport } from "./src/verify.ts";
 
 export { SetupError, VERSION } from "./src/prefetch.ts";
 export type { PrefetchOptions } from "./src/prefetch.ts";
@@ -32,6 +36,10 @@ export type {
 export { type GoSum, GoSumError, type ModuleSums, parseGoSum } from "./src/gosum.ts";
 export { EMPTY_GO_MOD_HASH, hash1, type HashedFile, hashGoMod } from "./src/dirhash.ts";
 export { escapePath, escapeVersion, matchPrefixPatterns } from "./src/module_path.ts";
+export type { VerifyOptions, VerifyReport } from "./src/verify.ts";
+export type { VerifyRecord, VerifyStatus } from "./src/verify_module.ts";
+export { cacheKeyOf, type CacheKeyOptions } from "./src/cache_key.ts";
+export type { ErrorReport } from "./src/json_output.ts";
 
 /**
  * Prefetches the modules of the Go project in `options.dir` into GOMODCACHE, reading the
@@ -47,6 +55,37 @@ export { escapePath, escapeVersion, matchPrefixPatterns } from "./src/module_pat
  */
 export function prefetch(options: PrefetchOptions = {}): Promise<PrefetchReport> {
   return runPrefetch(options, currentHost());
+}
+
+/**
+ * Checks the cached modules that the project's go.sum files name, as `go mod verify` does:
+ * the `.zip` and the extracted directory against `.ziphash`, and `.ziphash` and `.mod`
+ * against go.sum. Modules not in the cache are counted as `absent`, not as errors.
+ *
+ * @example
+ * ```ts
+ * import { verify } from "jsr:@goprefetch/cli";
+ * const report = await verify({ dir: "." });
+ * for (const m of report.modules) for (const p of m.problems) console.error(p);
+ * ```
+ */
+export function verify(options: VerifyOptions = {}): Promise<VerifyReport> {
+  return runVerify(options, currentHost());
+}
+
+/**
+ * The key for caching GOMODCACHE between CI runs (as `goprefetch cache-key` prints it): the
+ * SHA-256 (hex) of the module versions and hashes that the project's go.sum files name, in a
+ * canonical order. Throws {@link SetupError} when a prefetch could not start either.
+ *
+ * @example
+ * ```ts
+ * import { cacheKey } from "jsr:@goprefetch/cli";
+ * console.log(`gomodcache-${Deno.build.os}-${cacheKey({ dir: "." })}`);
+ * ```
+ */
+export function cacheKey(options: CacheKeyOptions = {}): string {
+  return computeCacheKey(options, currentHost());
 }
 
 if (import.meta.main) {

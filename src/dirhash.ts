@@ -1,10 +1,19 @@
 /**
  * The h1 hash of golang.org/x/mod/sumdb/dirhash (`Hash1`), used in go.sum lines,
- * in `.ziphash` files and for go.mod files.
+ * in `.ziphash` files and for go.mod files, and its `HashZip` and `HashDir`.
  *
  * @module
  */
 import { createHash } from "node:crypto";
+import { join } from "node:path";
+import {
+  fileSource,
+  inflateEntry,
+  inflateEntryChunks,
+  readCentralDirectory,
+  type ZipEntry,
+  type ZipSource,
+} from "./zip_reader.ts";
 
 /** A file's name (as hashed: for a module zip, the raw entry name) and the SHA-256 of its content. */
 export interface HashedFile {
@@ -21,6 +30,9 @@ export const EMPTY_GO_MOD_HASH = "h1:G7mAYYxgmS0lVkHyy2hEOLQCFB0DlQFTMLWggykrydY
 export const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 const encoder = new TextEncoder();
+
+/** Entries larger than this are hashed in bounded chunks instead of one buffer. */
+const STREAM_THRESHOLD = 8 * 1024 * 1024;
 
 /** Lower-case hex SHA-256 of `bytes`. */
 export function sha256Hex(bytes: Uint8Array): string {
@@ -69,4 +81,70 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
     if (a[i] !== b[i]) return a[i] - b[i];
   }
   return a.length - b.length;
+}
+
+/**
+ * dirhash's `HashZip`: the h1 of a zip file's entries, each under its raw name (directory
+ * entries hash as empty files), as `go mod verify` recomputes it for a cached `.zip`.
+ *
+ * @throws {ZipFormatError} if the file is not a valid zip or an entry fails to inflate.
+ * @example
+ * ```ts
+ * import { hashZipFile } from "./dirhash.ts";
+ * const h1 = await hashZipFile("/home/me/go/pkg/mod/cache/download/example.com/m/@v/v1.0.0.zip");
+ * ```
+ */
+export async function hashZipFile(file: string): Promise<string> {
+  using f = Deno.openSync(file, { read: true });
+  const source = fileSource(f, f.statSync().size);
+  const entries = readCentralDirectory(source);
+  const byName = new Map(entries.map((e) => [e.name, e]));
+  const digests = new Map<string, string>();
+  for (const [name, entry] of byName) {
+    digests.set(name, await entryDigest(source, entry));
+  }
+  return hash1(entries.map((e) => ({ name: e.name, sha256: digests.get(e.name)! })));
+}
+
+/**
+ * dirhash's `HashDir`: the h1 of every file under `dir` that is not a directory (symbolic
+ * links are not followed while walking, but are read through), named `prefix/` plus its
+ * slash-separated path, as `go mod verify` recomputes it for an extracted module.
+ *
+ * @example
+ * ```ts
+ * import { hashDir } from "./dirhash.ts";
+ * const h1 = hashDir("/home/me/go/pkg/mod/example.com/m@v1.0.0", "example.com/m@v1.0.0");
+ * ```
+ */
+export function hashDir(dir: string, prefix: string): string {
+  const files: HashedFile[] = [];
+  const buffer = new Uint8Array(256 * 1024);
+  const walk = (abs: string, rel: string): void => {
+    for (const e of Deno.readDirSync(abs)) {
+      const childAbs = join(abs, e.name);
+      const childRel = `${rel}/${e.name}`;
+      if (e.isDirectory) walk(childAbs, childRel);
+      else files.push({ name: prefix + childRel, sha256: fileDigest(childAbs, buffer) });
+    }
+  };
+  walk(dir, "");
+  return hash1(files);
+}
+
+async function entryDigest(source: ZipSource, entry: ZipEntry): Promise<string> {
+  if (entry.name.endsWith("/") && entry.compressedSize === 0) return EMPTY_SHA256;
+  if (entry.uncompressedSize <= STREAM_THRESHOLD) return sha256Hex(inflateEntry(source, entry));
+  const hash = createHash("sha256");
+  await inflateEntryChunks(source, entry, (chunk) => hash.update(chunk));
+  return hash.digest("hex");
+}
+
+function fileDigest(file: string, buffer: Uint8Array): string {
+  const hash = createHash("sha256");
+  using f = Deno.openSync(file, { read: true });
+  for (let n = f.readSync(buffer); n !== null; n = f.readSync(buffer)) {
+    hash.update(buffer.subarray(0, n));
+  }
+  return hash.digest("hex");
 }

@@ -77,6 +77,8 @@ export interface ProxyClientOptions {
   onBytes?: (n: number) => void;
 }
 
+type UrlEntry = Extract<ProxyEntry, { kind: "url" }>;
+
 type BodyReader<T> = (stream: ReadableStream<Uint8Array>, length: number | undefined) => Promise<T>;
 
 const MAX_REDIRECTS = 10;
@@ -149,7 +151,7 @@ export class ProxyClient {
       try {
         const r = entry.url.startsWith("file:")
           ? await this.#readFileProxy(entry.url, rel, read)
-          : await this.#getWithRetries(entry.url, rel, read, entry.fallBackOnError ? 0 : undefined);
+          : await this.#getWithRetries(entry, rel, read);
         return { body: r.body, proxy: base, retries: retries + r.retries };
       } catch (e) {
         if (this.#opts.signal.aborted) throw e;
@@ -194,15 +196,16 @@ export class ProxyClient {
 
   /** With `|` after the entry, the next proxy is the retry: go falls through at once. */
   async #getWithRetries<T>(
-    base: string,
+    entry: UrlEntry,
     rel: string,
     read: BodyReader<T>,
-    maxRetries = this.#opts.retries,
   ): Promise<{ body: T; retries: number }> {
-    const url = base + "/" + goPathEscape(rel);
+    const maxRetries = entry.fallBackOnError ? 0 : this.#opts.retries;
+    const url = entry.url + "/" + goPathEscape(rel);
+    const auth = entry.authorization?.(url);
     for (let attempt = 0;; attempt++) {
       try {
-        const body = await this.#requests.run(() => this.#attempt(url, read, attempt > 0));
+        const body = await this.#requests.run(() => this.#attempt(url, read, attempt > 0, auth));
         return { body, retries: attempt };
       } catch (e) {
         if (this.#opts.signal.aborted) throw e;
@@ -223,7 +226,12 @@ export class ProxyClient {
    * again. The stall watchdog runs from the start: it covers connecting and waiting for
    * the headers as well as every gap between body chunks.
    */
-  async #attempt<T>(url: string, read: BodyReader<T>, fresh: boolean): Promise<T> {
+  async #attempt<T>(
+    url: string,
+    read: BodyReader<T>,
+    fresh: boolean,
+    authorization?: string,
+  ): Promise<T> {
     const client = fresh ? Deno.createHttpClient({}) : undefined;
     const watchdog = new Watchdog(this.#opts.stallTimeoutMs);
     const signal = AbortSignal.any([
@@ -232,7 +240,7 @@ export class ProxyClient {
       AbortSignal.timeout(this.#opts.requestTimeoutMs),
     ]);
     try {
-      const res = await this.#follow(url, signal, watchdog, client);
+      const res = await this.#follow(url, signal, watchdog, client, authorization);
       const length = res.headers.has("content-encoding")
         ? undefined
         : numberOrUndefined(res.headers.get("content-length"));
@@ -250,9 +258,10 @@ export class ProxyClient {
     signal: AbortSignal,
     watchdog: Watchdog,
     client?: Deno.HttpClient,
+    authorization?: string,
   ): Promise<Response> {
     let current = new URL(url);
-    const auth = basicAuth(current);
+    const auth = basicAuth(current) ?? authorization;
     const origin = current.origin;
     current.username = current.password = "";
     for (let hop = 0;; hop++) {

@@ -27,6 +27,7 @@ export interface GoSum {
 
 /** A go.sum line that go itself would refuse. */
 export class GoSumError extends Error {
+  /** `"GoSumError"`. */
   override name = "GoSumError";
 }
 

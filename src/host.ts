@@ -21,6 +21,8 @@ export interface Host {
   readTextFile: (path: string) => string | undefined;
   /** Whether `path` is a directory. */
   isDirectory: (path: string) => boolean;
+  /** The entries of a directory (symbolic links not followed); empty when it cannot be read. */
+  readDir: (path: string) => Deno.DirEntry[];
   /** The real path of the `go` binary on PATH, if there is one. */
   goBinary?: string;
 }
@@ -37,6 +39,7 @@ export function currentHost(): Host {
     umask: process.umask(),
     readTextFile,
     isDirectory,
+    readDir,
     goBinary: found === undefined ? undefined : realPath(found),
   };
 }
@@ -46,6 +49,14 @@ function readTextFile(path: string): string | undefined {
     return Deno.readTextFileSync(path);
   } catch {
     return undefined;
+  }
+}
+
+function readDir(path: string): Deno.DirEntry[] {
+  try {
+    return [...Deno.readDirSync(path)];
+  } catch {
+    return [];
   }
 }
 

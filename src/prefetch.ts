@@ -1,16 +1,18 @@
 /**
- * One prefetch run from a project directory: read go.mod and go.sum, resolve the go
- * environment, decide what there is to do, run the pipeline, and build the report.
+ * One prefetch run from a project directory: resolve the go environment, find the go.sum
+ * files that apply (module, workspace or recursive), decide what there is to do, run the
+ * pipeline, and build the report.
  *
  * @module
  */
 import { isAbsolute, join, resolve } from "node:path";
 import { type GoEnv, resolveGoEnv } from "./go_env.ts";
-import { compareGoVersions, goDirective } from "./go_mod.ts";
-import { type GoSum, parseGoSum } from "./gosum.ts";
+import type { GoSum } from "./gosum.ts";
 import type { Host } from "./host.ts";
+import { proxyAuthorization } from "./netrc.ts";
 import { runPipeline } from "./pipeline.ts";
-import { parseProxyList, redactUrl } from "./proxy_list.ts";
+import { discoverProject, type Project, readSumFiles } from "./project.ts";
+import { parseProxyList, type ProxyEntry, redactUrl } from "./proxy_list.ts";
 import type { PrefetchReport, ProgressEvent } from "./report.ts";
 import { totalsOf } from "./report.ts";
 
@@ -19,8 +21,10 @@ export const VERSION = "0.1.0";
 
 /** Options of a prefetch run; every field has a default. */
 export interface PrefetchOptions {
-  /** Project directory holding go.mod and go.sum. Default: the current directory. */
+  /** Project directory: a module, or a directory in a go.work workspace. Default: the current directory. */
   dir?: string;
+  /** Take the go.sum of every module under `dir` instead (GOWORK is then not consulted). */
+  recursive?: boolean;
   /** Proxy list used instead of GOPROXY, same syntax. */
   proxy?: string;
   /** Requests in flight at most. Default 64. */
@@ -45,26 +49,70 @@ export interface PrefetchOptions {
   onProgress?: (event: ProgressEvent) => void;
 }
 
-/** The run cannot start: no go.mod or go.sum, or a go environment go itself would reject. */
+/** The run cannot start: no go.mod or go.sum, or a go environment or go.work go itself would reject. */
 export class SetupError extends Error {
+  /** `"SetupError"`. */
   override name = "SetupError";
 }
 
 const MEMORY_BUDGET = 32 * 1024 * 1024;
 
-/** Runs a prefetch against the given host facts. */
-export async function runPrefetch(options: PrefetchOptions, host: Host): Promise<PrefetchReport> {
-  const started = performance.now();
+/** What a run works from: the go environment, the cache, and the project's go.sum files. */
+export interface Setup {
+  /** The project directory, absolute. */
+  dir: string;
+  /** The resolved go environment. */
+  env: GoEnv;
+  /** GOMODCACHE, absolute. */
+  gomodcache: string;
+  /** Where the go.sum files come from. */
+  project: Project;
+}
+
+/**
+ * Resolves the go environment and discovers the project, as `prefetch` and `verify` both do.
+ *
+ * @throws {SetupError} when the run cannot start.
+ */
+export function loadSetup(
+  options: Pick<PrefetchOptions, "dir" | "recursive" | "env" | "gomodcache">,
+  host: Host,
+): Setup {
   const dir = resolve(host.cwd, options.dir ?? ".");
-  const goMod = readProjectFile(host, dir, "go.mod");
-  if (goMod === undefined) {
-    throw new SetupError(`No go.mod in ${dir}: goprefetch needs the directory of a Go module`);
-  }
   const env = goEnv(host, options);
   const gomodcache = options.gomodcache ?? env.GOMODCACHE;
   if (!isAbsolute(gomodcache)) {
     throw new SetupError(`GOMODCACHE entry is relative; must be absolute path: "${gomodcache}"`);
   }
+  try {
+    const project = discoverProject(
+      { dir, recursive: options.recursive, env: { ...env, GOMODCACHE: gomodcache } },
+      host,
+    );
+    return { dir, env, gomodcache, project };
+  } catch (e) {
+    throw new SetupError((e as Error).message);
+  }
+}
+
+/**
+ * Reads and merges sum files.
+ *
+ * @throws {SetupError} for a line go would refuse.
+ */
+export function loadSums(files: string[], host: Host): GoSum {
+  try {
+    return readSumFiles(files, host);
+  } catch (e) {
+    throw new SetupError((e as Error).message);
+  }
+}
+
+/** Runs a prefetch against the given host facts. */
+export async function runPrefetch(options: PrefetchOptions, host: Host): Promise<PrefetchReport> {
+  const started = performance.now();
+  const setup = loadSetup(options, host);
+  const { dir, env, gomodcache, project } = setup;
   const goproxy = options.proxy ?? env.GOPROXY;
   const concurrency = options.concurrency ?? 64;
   const report: PrefetchReport = {
@@ -76,24 +124,24 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
       gonoproxy: env.GONOPROXY,
       concurrency,
       dryRun: options.dryRun ?? false,
+      project: project.mode,
+      workFile: project.workFile,
+      sumFiles: project.sumFiles,
     },
-    warnings: [],
+    warnings: project.vendored.map((v) => `${v.dir}: ${v.reason}, so its go.sum is left out`),
     modules: [],
     totals: totalsOf([], 0),
   };
-  const vendor = vendorReason(host, dir, goMod, env);
-  if (vendor) {
-    report.note = vendor;
+  if (project.vendor) {
+    report.note = project.vendor;
     return report;
   }
-  const sum = readGoSum(host, dir, goMod);
-  report.warnings = sum.warnings;
-  let proxies;
-  try {
-    proxies = parseProxyList(goproxy, env.GONOPROXY);
-  } catch (e) {
-    throw new SetupError((e as Error).message);
-  }
+  if (!options.dryRun) await createCacheDir(gomodcache);
+  const vendored = project.vendored.map((v) => v.sumFile);
+  const sum = loadSums(project.sumFiles.filter((f) => !vendored.includes(f)), host);
+  report.warnings.push(...sum.warnings);
+  const processEnv = { ...host.env, ...options.env };
+  const proxies = proxyEntries(goproxy, env, { ...host, env: processEnv }, report.warnings);
   report.modules = await runPipeline({
     modules: [...sum.modules.values()],
     root: gomodcache,
@@ -116,7 +164,37 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
   return report;
 }
 
-function goEnv(host: Host, options: PrefetchOptions): GoEnv {
+/** As go's `checkCacheDir`: GOMODCACHE is created if missing, and must be writable. */
+async function createCacheDir(gomodcache: string): Promise<void> {
+  try {
+    await Deno.mkdir(join(gomodcache, "cache", "download"), { recursive: true, mode: 0o777 });
+  } catch (e) {
+    throw new SetupError(
+      `Could not create module cache ${gomodcache}: ${(e as Error).message}. ` +
+        "Point GOMODCACHE at a writable directory.",
+    );
+  }
+}
+
+/** The parsed proxy list, https entries carrying the GOAUTH (netrc) credentials. */
+function proxyEntries(goproxy: string, env: GoEnv, host: Host, warnings: string[]): ProxyEntry[] {
+  try {
+    const entries = parseProxyList(goproxy, env.GONOPROXY);
+    if (!entries.some((e) => e.kind === "url" && /^https:/i.test(e.url))) return entries;
+    const auth = proxyAuthorization({
+      goauth: env.GOAUTH,
+      env: host.env,
+      os: host.os,
+      readTextFile: host.readTextFile,
+    });
+    warnings.push(...auth.warnings);
+    return entries.map((e) => e.kind === "url" ? { ...e, authorization: auth.authorization } : e);
+  } catch (e) {
+    throw new SetupError((e as Error).message);
+  }
+}
+
+function goEnv(host: Host, options: Pick<PrefetchOptions, "env">): GoEnv {
   try {
     return resolveGoEnv({
       env: { ...host.env, ...options.env },
@@ -127,46 +205,4 @@ function goEnv(host: Host, options: PrefetchOptions): GoEnv {
   } catch (e) {
     throw new SetupError((e as Error).message);
   }
-}
-
-/** Go uses vendor/ instead of the cache under -mod=vendor, or by default from go 1.14 on. */
-function vendorReason(host: Host, dir: string, goMod: string, env: GoEnv): string | undefined {
-  if (env.mod === "vendor") {
-    return "GOFLAGS sets -mod=vendor: go builds from vendor/, nothing to fetch";
-  }
-  if (env.mod !== "") return undefined;
-  const goVersion = goDirective(goMod);
-  if (goVersion === "" || compareGoVersions(goVersion, "1.14") < 0) return undefined;
-  if (!host.isDirectory(join(dir, "vendor"))) return undefined;
-  const modulesTxt = host.readTextFile(join(dir, "vendor", "modules.txt")) ?? "";
-  if (isWorkspaceVendor(modulesTxt)) return undefined;
-  return `vendor/ is present and go.mod says go ${goVersion}: go builds from vendor/, ` +
-    "nothing to fetch";
-}
-
-/** `go work vendor` marks its modules.txt with a first line `## workspace`; go ignores it outside a workspace. */
-function isWorkspaceVendor(modulesTxt: string): boolean {
-  const first = modulesTxt.split("\n", 1)[0];
-  return first.startsWith("## ") && first.slice(3).split(";").some((s) => s.trim() === "workspace");
-}
-
-function readGoSum(host: Host, dir: string, goMod: string): GoSum {
-  const text = readProjectFile(host, dir, "go.sum");
-  if (text === undefined && !/^\s*require\b/m.test(goMod)) {
-    return { modules: new Map(), warnings: [] };
-  }
-  if (text === undefined) {
-    throw new SetupError(
-      `No go.sum in ${dir}: run "go mod tidy" to create it; goprefetch fetches what go.sum names`,
-    );
-  }
-  try {
-    return parseGoSum(text, join(dir, "go.sum"));
-  } catch (e) {
-    throw new SetupError((e as Error).message);
-  }
-}
-
-function readProjectFile(host: Host, dir: string, name: string): string | undefined {
-  return host.readTextFile(join(dir, name));
 }

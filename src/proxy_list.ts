@@ -6,6 +6,8 @@ export type ProxyEntry =
     url: string;
     /** True if the entry was followed by `|`: fall through on any error, not only not-found. */
     fallBackOnError: boolean;
+    /** The `Authorization` header for a request URL (from netrc), if any. Never logged. */
+    authorization?: (url: string) => string | undefined;
   }
   | { kind: "direct" | "off" | "noproxy"; fallBackOnError: boolean };
 

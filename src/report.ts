@@ -82,6 +82,12 @@ export interface Settings {
   concurrency: number;
   /** Whether nothing was fetched on purpose. */
   dryRun: boolean;
+  /** How the go.sum files were chosen: one module, a go.work workspace, or `--recursive`. */
+  project?: "module" | "workspace" | "recursive";
+  /** The go.work file in use, in a workspace. */
+  workFile?: string;
+  /** The go.sum and go.work.sum files read, in merge order. */
+  sumFiles?: string[];
 }
 
 /** The result of a prefetch run. */

@@ -49,7 +49,7 @@ function moduleOf(path: string): string {
 function retriesPerModule(run: CliRun): Map<string, number> {
   const out = new Map<string, number>();
   for (const m of run.stderr.matchAll(/^fetched +(\S+) .*$/gm)) {
-    out.set(m[1], Number(/ (\d+) retries$/.exec(m[0])?.[1] ?? 0));
+    out.set(m[1], Number(/ (\d+) retr(?:y|ies)$/.exec(m[0])?.[1] ?? 0));
   }
   return out;
 }

@@ -45,6 +45,7 @@ function hostFor(env: Record<string, string>, cwd: string): Host {
         return false;
       }
     },
+    readDir: (p) => [...Deno.readDirSync(p)],
   };
 }
 

@@ -53,9 +53,10 @@ async function serveFile(root: string, decodedPath: string): Promise<Response> {
 }
 
 /**
- * Serves the GOPROXY tree at `root` on 127.0.0.1 (a free port). Request paths are
- * percent-decoded, so the go command's `%21` finds the literal `!` on disk; missing files get a
- * 404 with a text/plain body. Close the server before the test ends.
+ * Serves the GOPROXY tree at `root` on 127.0.0.1 (a free port), over https when `tls` gives a
+ * certificate and key (PEM). Request paths are percent-decoded, so the go command's `%21` finds
+ * the literal `!` on disk; missing files get a 404 with a text/plain body. Close the server
+ * before the test ends.
  *
  * @example
  * ```ts
@@ -67,10 +68,14 @@ async function serveFile(root: string, decodedPath: string): Promise<Response> {
  * }
  * ```
  */
-export function serveProxy(root: string, opts: { fault?: Fault } = {}): Promise<ProxyServer> {
+export function serveProxy(
+  root: string,
+  opts: { fault?: Fault; tls?: { cert: string; key: string } } = {},
+): Promise<ProxyServer> {
   const requests: string[] = [];
   const { promise, resolve } = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: resolve }, async (req) => {
+  const listen = { hostname: "127.0.0.1", port: 0, onListen: resolve, ...opts.tls };
+  const server = Deno.serve(listen, async (req) => {
     let decodedPath: string;
     try {
       decodedPath = decodeURIComponent(new URL(req.url).pathname);
@@ -81,7 +86,7 @@ export function serveProxy(root: string, opts: { fault?: Fault } = {}): Promise<
     return await opts.fault?.(req, decodedPath) ?? await serveFile(root, decodedPath);
   });
   return promise.then((addr) => ({
-    url: `http://127.0.0.1:${addr.port}`,
+    url: `${opts.tls ? "https" : "http"}://127.0.0.1:${addr.port}`,
     requests,
     close: () => server.shutdown(),
   }));

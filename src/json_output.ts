@@ -1,0 +1,34 @@
+/**
+ * `--json[=FILE]`: every run given it writes exactly one JSON document, the report when the
+ * run got going (whatever its modules' fate), else an {@link ErrorReport}.
+ *
+ * @module
+ */
+import { VERSION } from "./prefetch.ts";
+
+/** The JSON document of a run that could not start: a usage, setup or permission error. */
+export interface ErrorReport {
+  /** goprefetch's version. */
+  tool: { name: string; version: string };
+  /** The error, as printed on standard error. */
+  error: string;
+}
+
+/** The {@link ErrorReport} for `message`. */
+export function errorReport(message: string): ErrorReport {
+  return { tool: { name: "goprefetch", version: VERSION }, error: message };
+}
+
+/**
+ * Where `--json` sends the report, read from the raw arguments so that it is known even when
+ * the other arguments are wrong: `-` for standard output, a file name, or undefined.
+ */
+export function jsonTarget(args: string[]): string | undefined {
+  let target: string | undefined;
+  for (const arg of args) {
+    if (arg === "--") break;
+    if (arg === "--json") target = "-";
+    else if (arg.startsWith("--json=")) target = arg.slice("--json=".length) || "-";
+  }
+  return target;
+}

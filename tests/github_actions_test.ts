@@ -1,0 +1,182 @@
+/**
+ * GitHub Actions: the Markdown step summary appended to `$GITHUB_STEP_SUMMARY`, failures as
+ * `::error::` commands escaped by the workflow-command rules, and the composite action's
+ * script run as the runner would run it.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { errorCommands, escapeData, escapeProperty, stepSummary } from "../src/github_actions.ts";
+import type { ModuleRecord, PrefetchReport } from "../src/report.ts";
+import { totalsOf } from "../src/report.ts";
+import { makeTinySandbox, runCli, type TinySandbox } from "./support/tiny_sandbox.ts";
+
+const ACTION_YML = join(import.meta.dirname!, "..", "action.yml");
+
+function record(path: string, ms: number, fields: Partial<ModuleRecord> = {}): ModuleRecord {
+  return {
+    path,
+    version: "v1.0.0",
+    zip: true,
+    status: "fetched",
+    bytes: 2048,
+    ms,
+    proxy: "https://proxy.example",
+    retries: 0,
+    files: ["info", "mod", "zip"],
+    ...fields,
+  };
+}
+
+function report(modules: ModuleRecord[]): PrefetchReport {
+  return {
+    tool: { name: "goprefetch", version: "0" },
+    settings: {
+      dir: "/p",
+      gomodcache: "/c",
+      goproxy: "https://proxy.example",
+      gonoproxy: "",
+      concurrency: 64,
+      dryRun: false,
+    },
+    warnings: [],
+    modules,
+    totals: totalsOf(modules, 2.5),
+  };
+}
+
+async function withBox(fn: (box: TinySandbox) => Promise<void>): Promise<void> {
+  const box = await makeTinySandbox(3);
+  try {
+    await fn(box);
+  } finally {
+    await box.remove();
+  }
+}
+
+Deno.test("github: messages escape %, CR and LF; properties also : and ,", () => {
+  assert.equal(escapeData("100% done\r\nnext\n"), "100%25 done%0D%0Anext%0A");
+  assert.equal(escapeProperty("goprefetch: a@v1, b"), "goprefetch%3A a@v1%2C b");
+});
+
+Deno.test("github: one ::error:: command per failed module, titled with the module", () => {
+  const failed = record("example.com/b", 5, {
+    status: "failed",
+    error: "example.com/b@v1.0.0: 50% of\nthe zip",
+  });
+  assert.equal(
+    errorCommands(report([record("example.com/a", 1), failed])),
+    "::error title=goprefetch%3A example.com/b@v1.0.0::example.com/b@v1.0.0: 50%25 of%0Athe zip\n",
+  );
+  assert.equal(errorCommands(report([record("example.com/a", 1)])), "");
+  assert.equal(errorCommands("No go.mod in /x"), "::error title=goprefetch::No go.mod in /x\n");
+});
+
+Deno.test("github: the step summary has the totals, the five slowest modules and the failures", () => {
+  const modules = [1, 7, 3, 9, 5, 2, 8].map((ms) => record(`example.com/m${ms}`, ms * 100));
+  modules.push(
+    record("example.com/bad", 9999, {
+      status: "failed",
+      error: "example.com/bad@v1.0.0: a | b `c`",
+    }),
+    record("example.com/c", 0, { status: "cached", bytes: 0 }),
+  );
+  const md = stepSummary(report(modules));
+  assert.ok(md.startsWith("### goprefetch\n"), md);
+  assert.ok(md.includes("| 7 | 1 | 0 | 1 | 0 | 16.0 KiB | 2.5 s |\n"), md);
+  const slow = [...md.matchAll(/^\| (example\.com\/m\d)@v1\.0\.0 \| 2\.0 KiB \| (\d+) ms \|/gm)];
+  assert.deepEqual(slow.map((m) => m[1]), [
+    "example.com/m9",
+    "example.com/m8",
+    "example.com/m7",
+    "example.com/m5",
+    "example.com/m3",
+  ]);
+  assert.ok(md.includes("Failures:\n\n- `` example.com/bad@v1.0.0: a | b `c` ``\n"), md);
+  assert.equal(stepSummary("No go.mod in /x"), "### goprefetch failed\n\n` No go.mod in /x `\n\n");
+});
+
+Deno.test("github: the CLI appends the summary and prints ::error:: for a failing module", async () => {
+  await withBox(async (box) => {
+    const bad = box.specs[1];
+    await box.corruptZipHash(bad);
+    const summary = join(box.tmp, "step_summary.md");
+    await Deno.writeTextFile(summary, "from an earlier step\n");
+    const env = box.env({ GITHUB_ACTIONS: "true", GITHUB_STEP_SUMMARY: summary });
+    const r = await runCli(["--continue-on-error", "."], { cwd: box.project, env });
+    assert.equal(r.code, 1, r.stderr);
+    const commands = r.stdout.split("\n").filter((l) => l.startsWith("::error"));
+    assert.equal(commands.length, 1, r.stdout);
+    assert.ok(
+      commands[0].startsWith(
+        `::error title=goprefetch%3A ${bad.path}@${bad.version}::${bad.path}@${bad.version}: `,
+      ),
+      commands[0],
+    );
+    assert.match(commands[0], /checksum mismatch/);
+    assert.equal(r.stdout, commands[0] + "\n", "nothing else on stdout");
+
+    const md = await Deno.readTextFile(summary);
+    assert.ok(md.startsWith("from an earlier step\n### goprefetch\n"), md);
+    assert.match(md, /\| 2 \| 0 \| 0 \| 1 \| 0 \| [\d.]+ KiB \| [\d.]+ s \|/);
+    assert.match(md, /Slowest modules:/);
+    assert.ok(md.includes(`Failures:\n\n- \` ${bad.path}@${bad.version}: `), md);
+  });
+});
+
+Deno.test("github: with the JSON report on stdout, ::error:: commands go to stderr", async () => {
+  await withBox(async (box) => {
+    await box.corruptZipHash(box.specs[0]);
+    const env = box.env({ GITHUB_ACTIONS: "true" });
+    const r = await runCli(["-q", "--json", "."], { cwd: box.project, env });
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(JSON.parse(r.stdout).totals.failed, 1);
+    assert.match(r.stderr, /^::error title=goprefetch%3A example\.com\//m);
+  });
+});
+
+Deno.test("github: a run that cannot start is an ::error:: and a summary too", async () => {
+  await withBox(async (box) => {
+    const summary = join(box.tmp, "step_summary.md");
+    const env = box.env({ GITHUB_STEP_SUMMARY: summary });
+    const r = await runCli([join(box.tmp, "nowhere")], { cwd: box.project, env });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stdout, /^::error title=goprefetch::No go\.mod in /);
+    assert.match(await Deno.readTextFile(summary), /^### goprefetch failed\n\n` No go\.mod in /);
+  });
+});
+
+Deno.test("github: action.yml's script runs goprefetch with the inputs", async () => {
+  const yml = await Deno.readTextFile(ACTION_YML);
+  assert.match(yml, /uses: denoland\/setup-deno@v2\n\s+with:\n\s+deno-version: 2\.9\.x/);
+  const lines = yml.split("\n");
+  const start = lines.findIndex((l) => l.trim() === "run: |") + 1;
+  const indent = lines[start].length - lines[start].trimStart().length;
+  const end = lines.findIndex((l, i) =>
+    i >= start && l.trim() !== "" && !l.startsWith(" ".repeat(indent))
+  );
+  const script = lines.slice(start, end < 0 ? undefined : end).map((l) => l.slice(indent)).join(
+    "\n",
+  );
+  assert.ok(!script.includes("-A"), "the action runs with named permissions, not -A");
+  await withBox(async (box) => {
+    const out = await new Deno.Command("bash", {
+      args: ["-c", script],
+      cwd: box.tmp,
+      env: {
+        ...box.env({ GOPROXY: "off" }),
+        PATH: `${join(Deno.execPath(), "..")}:${Deno.env.get("PATH")}`,
+        GOPREFETCH_MOD: join(ACTION_YML, "..", "mod.ts"),
+        GOPREFETCH_PATH: "project",
+        GOPREFETCH_CONCURRENCY: "2",
+        GOPREFETCH_PROXY: box.proxy.url,
+        GOPREFETCH_ARGS: "-v --retries 1",
+      },
+      clearEnv: true,
+      stdin: "null",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    assert.equal(stderr.split("\n").filter((l) => l.startsWith("fetched ")).length, 3, stderr);
+    assert.match(stderr, /3 fetched, 0 already cached/);
+  });
+});
