@@ -40,6 +40,8 @@ Options:
       --recursive        fetch for every go.mod under PATH (not vendor/, testdata/, .*, _*)
       --proxy URL        use this proxy list instead of GOPROXY
       --continue-on-error  keep going after a module fails (exit 1 at the end)
+      --toolchain goX.Y.Z  also fetch this Go toolchain (default: the one GOTOOLCHAIN=auto
+                         would switch to for go.work or go.mod), checked with GOSUMDB
       --retries N        retries of a failed request that may succeed later (default 4)
       --stall-timeout SECONDS  retry a download that receives nothing for this long (default 30)
       --json             print the JSON report on stdout (--json=FILE writes it to FILE);
@@ -84,6 +86,7 @@ async function prefetchMain(args: string[], sinks: Sinks): Promise<number> {
         recursive: { type: "boolean" },
         proxy: { type: "string" },
         "continue-on-error": { type: "boolean" },
+        toolchain: { type: "string" },
         retries: { type: "string" },
         "stall-timeout": { type: "string" },
         json: { type: "string" },
@@ -131,6 +134,7 @@ async function prefetchMain(args: string[], sinks: Sinks): Promise<number> {
     proxy: values.proxy,
     dryRun: values["dry-run"],
     continueOnError: values["continue-on-error"],
+    toolchain: values.toolchain,
     retries,
     stallTimeoutMs: stallTimeout * 1000,
   };

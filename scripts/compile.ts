@@ -76,12 +76,22 @@ async function compileAll(targets: string[]): Promise<number> {
     }).output();
     if (out.code !== 0) {
       console.error(failureLine(target, new TextDecoder().decode(out.stderr)));
+      removeIfEmpty(join(ROOT, "dist"));
       return 1;
     }
     const output = join(ROOT, "dist", `goprefetch-${target}`);
     console.log(`compile: ${relative(Deno.cwd(), output)}`);
   }
   return 0;
+}
+
+/** Removes the directory `deno compile` made for its output, if it is still empty. */
+function removeIfEmpty(dir: string): void {
+  try {
+    Deno.removeSync(dir);
+  } catch {
+    // Not empty, or not there: leave it.
+  }
 }
 
 /** One line for a failed `deno compile`: why the runtime could not be had, or Deno's own error. */

@@ -13,16 +13,19 @@ export function inGitHubActions(env: Record<string, string | undefined>): boolea
 }
 
 /** Escapes a workflow command's message: `%`, `\r` and `\n`. */
-export function escapeData(text: string): string {
+function escapeData(text: string): string {
   return text.replaceAll("%", "%25").replaceAll("\r", "%0D").replaceAll("\n", "%0A");
 }
 
 /** Escapes a workflow command's property value: as {@link escapeData}, and `:` and `,`. */
-export function escapeProperty(text: string): string {
+function escapeProperty(text: string): string {
   return escapeData(text).replaceAll(":", "%3A").replaceAll(",", "%2C");
 }
 
-/** One `::error::` line per failed module (titled with the module), or for `message` alone. */
+/**
+ * One `::error::` line per failed module, titled with the module, or one for an error that
+ * kept the run from starting; escaped as the workflow-command rules require.
+ */
 export function errorCommands(failure: PrefetchReport | string): string {
   if (typeof failure === "string") return `::error title=goprefetch::${escapeData(failure)}\n`;
   return failure.modules.filter((m) => m.status === "failed").map((m) =>

@@ -85,7 +85,7 @@ export class Output {
   }
 
   /** Redraws the live line, or prints the plain progress line; the timer calls it. */
-  tick(): void {
+  #tick(): void {
     if (this.#o.terminal) this.#draw();
     else this.#o.stderr(`goprefetch: ${this.#status(", ", this.#o.clock.now())}\n`);
   }
@@ -113,7 +113,7 @@ export class Output {
     if (!this.#o.terminal && this.#o.verbosity === 2) return;
     this.#stopTimer = this.#o.clock.every(
       this.#o.terminal ? REDRAW_MS : PLAIN_MS,
-      () => this.tick(),
+      () => this.#tick(),
     );
   }
 
@@ -127,7 +127,7 @@ export class Output {
     } else if (this.#o.verbosity === 2) this.#print(moduleLine(r) + "\n");
   }
 
-  /** Prints a whole line to standard error, under the live line. */
+  /** Prints a whole line to standard error; the live line is cleared, and the next tick redraws it. */
   #print(text: string): void {
     this.#clear();
     this.#o.stderr(text);

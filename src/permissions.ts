@@ -49,13 +49,16 @@ export function permissionErrorMessage(error: unknown): string | undefined {
  * What a run over `options` needs besides the environment and the umask (which fail loudly
  * when missing): reading the project and its go.sum files; for a prefetch also reading
  * GOMODCACHE and, unless a dry run, writing it and the network for each proxy (reading, for
- * a `file://` one). A setup error stops the list: the run reports it.
+ * a `file://` one). A setup error stops the list: the run reports it. Nothing is listed when
+ * all of these are granted without a scope, so such a run discovers its project only once.
  */
 export function runNeeds(
   options: Pick<PrefetchOptions, "dir" | "recursive" | "env" | "gomodcache" | "proxy" | "dryRun">,
   host: Host,
   run: "prefetch" | "sums",
 ): Deno.PermissionDescriptor[] {
+  const unscoped: Deno.PermissionName[] = run === "sums" ? ["read"] : ["read", "write", "net"];
+  if (unscoped.every((name) => Deno.permissions.querySync({ name }).state === "granted")) return [];
   const needs: Deno.PermissionDescriptor[] = [
     { name: "read", path: resolve(host.cwd, options.dir ?? ".") },
   ];

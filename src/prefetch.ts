@@ -15,6 +15,7 @@ import { discoverProject, type Project, readSumFiles } from "./project.ts";
 import { parseProxyList, type ProxyEntry, redactUrl } from "./proxy_list.ts";
 import type { PrefetchReport, ProgressEvent } from "./report.ts";
 import { totalsOf } from "./report.ts";
+import { prefetchToolchain, wantedToolchain } from "./toolchain.ts";
 
 /** goprefetch's version, as published. */
 export const VERSION = "0.1.0";
@@ -41,6 +42,11 @@ export interface PrefetchOptions {
   memoryBudget?: number;
   /** Plan only: report what would be fetched, fetch nothing. */
   dryRun?: boolean;
+  /**
+   * Prefetch this Go toolchain (`goX.Y.Z`) as `golang.org/toolchain`. Without it, the one
+   * GOTOOLCHAIN and go.work or go.mod make go switch to, if any.
+   */
+  toolchain?: string;
   /** Keep going after a module fails. Default false: the first failure stops new work. */
   continueOnError?: boolean;
   /** Stops the run; finished modules stay, partial ones are removed. */
@@ -142,6 +148,19 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
   report.warnings.push(...sum.warnings);
   const processEnv = { ...host.env, ...options.env };
   const proxies = proxyEntries(goproxy, env, { ...host, env: processEnv }, report.warnings);
+  const toolchain = toolchainVersion(options, setup, host);
+  const toolchainRun = toolchain === undefined ? undefined : prefetchToolchain({
+    root: gomodcache,
+    version: toolchain,
+    gosumdb: env.GOSUMDB,
+    proxies,
+    umask: host.umask,
+    retries: options.retries ?? 4,
+    stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
+    memoryBudget: options.memoryBudget ?? MEMORY_BUDGET,
+    dryRun: options.dryRun ?? false,
+    signal: options.signal,
+  });
   report.modules = await runPipeline({
     modules: [...sum.modules.values()],
     root: gomodcache,
@@ -160,6 +179,11 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
     signal: options.signal,
     onProgress: options.onProgress,
   });
+  if (toolchainRun) {
+    const record = await toolchainRun;
+    options.onProgress?.({ type: "module", record });
+    report.modules.push(record);
+  }
   report.totals = totalsOf(report.modules, (performance.now() - started) / 1000);
   return report;
 }
@@ -189,6 +213,22 @@ function proxyEntries(goproxy: string, env: GoEnv, host: Host, warnings: string[
     });
     warnings.push(...auth.warnings);
     return entries.map((e) => e.kind === "url" ? { ...e, authorization: auth.authorization } : e);
+  } catch (e) {
+    throw new SetupError((e as Error).message);
+  }
+}
+
+/** The `golang.org/toolchain` version to fetch beside the modules, if any. */
+function toolchainVersion(options: PrefetchOptions, setup: Setup, host: Host): string | undefined {
+  const { project, env } = setup;
+  const modDir = project.mode === "module" ? project.modules[0] : setup.dir;
+  try {
+    return wantedToolchain({
+      forced: options.toolchain,
+      gotoolchain: env.GOTOOLCHAIN,
+      goroot: env.GOROOT,
+      file: project.workFile ?? join(modDir, "go.mod"),
+    }, host);
   } catch (e) {
     throw new SetupError((e as Error).message);
   }

@@ -130,7 +130,7 @@ Deno.test("at a 20% fault rate, 201 modules arrive intact and every retry is rep
   }, async (s, proxy) => {
     const cache = join(s.tmp, "cache");
     const json = join(s.tmp, "report.json");
-    const run = await runGoprefetch(["-v", "--stall-timeout", "1", `--json=${json}`, "."], {
+    const run = await runGoprefetch(["-v", "--stall-timeout", "2", `--json=${json}`, "."], {
       cwd: s.project,
       env: s.env(cache, proxy.url),
     });
@@ -169,7 +169,7 @@ Deno.test("at a 20% fault rate, 201 modules arrive intact and every retry is rep
       assert.ok(gap >= 950, `Retry-After: ${gap} ms`);
     }
     for (const gap of gapsAfter(proxy.log, ["stall", "hang"])) {
-      assert.ok(gap >= 950 && gap < 8000, `a stall was retried after ${gap} ms`);
+      assert.ok(gap >= 1950 && gap < 8000, `a stall was retried after ${gap} ms`);
     }
     for (const gap of gapsAfter(proxy.log, ["500", "502", "503", "reset", "short"])) {
       assert.ok(gap >= 100, `retried after ${gap} ms, with no backoff`);

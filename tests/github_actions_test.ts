@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { errorCommands, escapeData, escapeProperty, stepSummary } from "../src/github_actions.ts";
+import { errorCommands, stepSummary } from "../src/github_actions.ts";
 import type { ModuleRecord, PrefetchReport } from "../src/report.ts";
 import { totalsOf } from "../src/report.ts";
 import { makeTinySandbox, runCli, type TinySandbox } from "./support/tiny_sandbox.ts";
@@ -53,12 +53,7 @@ async function withBox(fn: (box: TinySandbox) => Promise<void>): Promise<void> {
   }
 }
 
-Deno.test("github: messages escape %, CR and LF; properties also : and ,", () => {
-  assert.equal(escapeData("100% done\r\nnext\n"), "100%25 done%0D%0Anext%0A");
-  assert.equal(escapeProperty("goprefetch: a@v1, b"), "goprefetch%3A a@v1%2C b");
-});
-
-Deno.test("github: one ::error:: command per failed module, titled with the module", () => {
+Deno.test("github: one ::error:: command per failed module, escaped, titled with the module", () => {
   const failed = record("example.com/b", 5, {
     status: "failed",
     error: "example.com/b@v1.0.0: 50% of\nthe zip",
@@ -68,6 +63,11 @@ Deno.test("github: one ::error:: command per failed module, titled with the modu
     "::error title=goprefetch%3A example.com/b@v1.0.0::example.com/b@v1.0.0: 50%25 of%0Athe zip\n",
   );
   assert.equal(errorCommands(report([record("example.com/a", 1)])), "");
+  const odd = record("example.com/a,b", 1, { status: "failed", error: "100%\r\ndone" });
+  assert.equal(
+    errorCommands(report([odd])),
+    "::error title=goprefetch%3A example.com/a%2Cb@v1.0.0::100%25%0D%0Adone\n",
+  );
   assert.equal(errorCommands("No go.mod in /x"), "::error title=goprefetch::No go.mod in /x\n");
 });
 

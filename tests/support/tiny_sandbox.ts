@@ -6,9 +6,8 @@
  * @module
  */
 import { join } from "node:path";
-import type { ModuleSpec } from "./modules.ts";
-import { writeProxyTree } from "./modules.ts";
 import { goEnv, makeWritable, tempDir } from "./go.ts";
+import { type ModuleSpec, writeProxyTree } from "./modules.ts";
 import type { CliRun } from "./goprefetch.ts";
 import { type Fault, type ProxyServer, serveProxy } from "./proxy_server.ts";
 import { tinyModules, writeTinyProject } from "./tiny_project.ts";
@@ -74,8 +73,7 @@ export async function makeTinySandbox(
     gomodcache,
     specs,
     proxy,
-    env: (extra = {}) =>
-      goEnv({ home: join(tmp, "home"), gomodcache, goproxy: proxy.url, extra: { ...extra } }),
+    env: (extra = {}) => goEnv({ home: join(tmp, "home"), gomodcache, goproxy: proxy.url, extra }),
     corruptZipHash: async (spec) => {
       const file = join(project, "go.sum");
       const lines = (await Deno.readTextFile(file)).split("\n");

@@ -1,0 +1,347 @@
+/**
+ * Toolchain prefetch: which Go toolchain GOTOOLCHAIN and go.mod/go.work make the go command
+ * switch to, and installing its `golang.org/toolchain` module the way go's `Exec` does:
+ * verified against the checksum database (it is never in go.sum), no `.info`, `.mod` or
+ * `list`, execute bits added, `_go.mod` copies, directories always read-only.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { compareGoVersions, goDirective } from "./go_mod.ts";
+import { ProxyClient } from "./goproxy.ts";
+import type { Host } from "./host.ts";
+import { ChecksumMismatchError, installModule } from "./installer.ts";
+import { isDirComplete, lockVersion, mkdirAll, modulePaths } from "./module_cache.ts";
+import type { ProxyEntry } from "./proxy_list.ts";
+import type { ModuleRecord } from "./report.ts";
+import { MemoryBudget } from "./semaphore.ts";
+import { lookupSumDb, parseGoSumDb } from "./sumdb.ts";
+
+/** The module every Go toolchain is published as. */
+export const TOOLCHAIN_MODULE = "golang.org/toolchain";
+
+/** What toolchain selection reads. */
+export interface SelectionInputs {
+  /** GOTOOLCHAIN. */
+  gotoolchain: string;
+  /** The local toolchain, e.g. `go1.22.3`, or undefined when unknown. */
+  local?: string;
+  /** The text of the go.work or go.mod that applies, if any. */
+  file?: string;
+}
+
+/**
+ * The toolchain the go command would download and switch to, as `toolchain.Select` decides;
+ * undefined when it runs the local one (or, in `path` mode, one from PATH).
+ *
+ * @example
+ * ```ts
+ * import { selectToolchain } from "./toolchain.ts";
+ * selectToolchain({ gotoolchain: "auto", local: "go1.21.0", file: "module m\ngo 1.22\n" });
+ * // "go1.22.0"
+ * ```
+ */
+export function selectToolchain(inputs: SelectionInputs): string | undefined {
+  const [min, mode = ""] = inputs.gotoolchain.split("+");
+  let chosen = min === "auto" || min === "path" || min === "local" ? "local" : min;
+  const switching = mode === "auto" || mode === "path" || min === "auto" || min === "path";
+  if (switching && inputs.file !== undefined && inputs.local !== undefined) {
+    let minVers = versionOf(chosen === "local" ? inputs.local : chosen);
+    const line = /^\s*toolchain\s+(\S+)/m.exec(inputs.file)?.[1];
+    if (
+      line !== undefined && line !== "default" && compareGoVersions(versionOf(line), minVers) > 0
+    ) {
+      chosen = line;
+      minVers = versionOf(line);
+    }
+    const go = goDirective(inputs.file);
+    if (go !== "" && compareGoVersions(go, minVers) > 0) {
+      const lang = /^\d+\.\d+$/.test(go) && compareGoVersions(go, "1.21") >= 0;
+      chosen = `go${go}${lang ? ".0" : ""}`;
+    }
+  }
+  if (chosen === "local" || chosen === inputs.local) return undefined;
+  if (switching && (mode === "path" || min === "path")) return undefined;
+  return chosen;
+}
+
+function versionOf(toolchain: string): string {
+  return /(?:^|-)go(\d[^-]*)/.exec(toolchain)?.[1] ?? "";
+}
+
+/** The local go installation as the toolchain switch sees it. */
+export interface LocalGo {
+  /** Its version from `$GOROOT/VERSION`, e.g. `go1.22.3`, if readable. */
+  version?: string;
+  /** GOOS of the go binary. */
+  goos: string;
+  /** GOARCH of the go binary. */
+  goarch: string;
+}
+
+/**
+ * Reads the local toolchain's version from `$GOROOT/VERSION` and its GOOS/GOARCH from the
+ * `$GOROOT/pkg/tool/<goos>_<goarch>` directory, falling back to the platform Deno runs on.
+ */
+export function readLocalGo(goroot: string, host: Host): LocalGo {
+  const text = goroot === "" ? undefined : host.readTextFile(join(goroot, "VERSION"));
+  const first = text?.split("\n")[0].trim();
+  const version = first && /^go\d/.test(first) ? first : undefined;
+  const goos = host.os;
+  const arch = Deno.build.arch;
+  const goarch = arch === "x86_64" ? "amd64" : arch === "aarch64" ? "arm64" : arch;
+  const tools = toolDirs(goroot, host)
+    .filter((e) => e.isDirectory && /^[a-z0-9]+_[a-z0-9]+$/.test(e.name))
+    .map((e) => e.name.split("_"));
+  const tool = tools.find(([os, a]) => os === goos && a === goarch) ?? tools[0];
+  return { version, goos: tool?.[0] ?? goos, goarch: tool?.[1] ?? goarch };
+}
+
+function toolDirs(goroot: string, host: Host): Deno.DirEntry[] {
+  if (goroot === "") return [];
+  try {
+    return host.readDir(join(goroot, "pkg", "tool"));
+  } catch {
+    return [];
+  }
+}
+
+/** The `golang.org/toolchain` version of a toolchain for a platform. */
+export function toolchainVersion(name: string, goos: string, goarch: string): string {
+  return `v0.0.1-${name}.${goos}-${goarch}`;
+}
+
+/** What {@link prefetchToolchain} needs. */
+export interface ToolchainOptions {
+  /** GOMODCACHE, absolute. */
+  root: string;
+  /** The module version, from {@link toolchainVersion}. */
+  version: string;
+  /** GOSUMDB. */
+  gosumdb: string;
+  /** The GOPROXY list. */
+  proxies: ProxyEntry[];
+  /** The process umask. */
+  umask: number;
+  /** Retries per request. */
+  retries: number;
+  /** Stall timeout of a body, in milliseconds. */
+  stallTimeoutMs: number;
+  /** Bytes of the zip held in memory at most; a larger one goes to a temp file. */
+  memoryBudget: number;
+  /** Plan only. */
+  dryRun: boolean;
+  /** Stops the work. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Downloads and installs the toolchain module unless the cache already holds it, checking
+ * the zip's h1 against the checksum database's record. Never throws: failures are reported
+ * in the record, and leave nothing installed.
+ *
+ * @example
+ * ```ts
+ * const record = await prefetchToolchain({
+ *   root: "/home/me/go/pkg/mod",
+ *   version: toolchainVersion("go1.22.3", "linux", "amd64"),
+ *   gosumdb: "sum.golang.org",
+ *   proxies: parseProxyList("https://proxy.golang.org,direct", ""),
+ *   umask: 0o022, retries: 4, stallTimeoutMs: 30_000, memoryBudget: 32 << 20, dryRun: false,
+ * });
+ * ```
+ */
+export async function prefetchToolchain(opts: ToolchainOptions): Promise<ModuleRecord> {
+  const started = performance.now();
+  const record: ModuleRecord = {
+    path: TOOLCHAIN_MODULE,
+    version: opts.version,
+    zip: true,
+    status: "fetched",
+    bytes: 0,
+    ms: 0,
+    retries: 0,
+    files: ["zip"],
+  };
+  const finish = (status: ModuleRecord["status"], error?: string): ModuleRecord => {
+    record.status = status;
+    if (error !== undefined) record.error = error;
+    record.ms = Math.round(performance.now() - started);
+    return record;
+  };
+  const p = modulePaths(opts.root, TOOLCHAIN_MODULE, opts.version);
+  if (await isDirComplete(p)) return finish("cached");
+  if (opts.dryRun) return finish("planned");
+  try {
+    await install(opts, p, record);
+    return finish("fetched");
+  } catch (e) {
+    const id = `${TOOLCHAIN_MODULE}@${opts.version}`;
+    const message = (e as Error).message;
+    return finish("failed", message.startsWith(id) ? message : `${id}: ${message}`);
+  }
+}
+
+async function install(
+  opts: ToolchainOptions,
+  p: ReturnType<typeof modulePaths>,
+  record: ModuleRecord,
+): Promise<void> {
+  const signal = opts.signal ?? new AbortController().signal;
+  const db = parseGoSumDb(opts.gosumdb);
+  const client = new ProxyClient({
+    entries: opts.proxies,
+    concurrency: 2,
+    retries: opts.retries,
+    stallTimeoutMs: opts.stallTimeoutMs,
+    requestTimeoutMs: 10 * 60_000,
+    budget: new MemoryBudget(opts.memoryBudget),
+    signal,
+  });
+  await mkdirAll(p.atV);
+  const tempFile = () => `${p.base}.zip${Math.floor(Math.random() * 1e9)}.tmp`;
+  const [hashes, fetched] = await Promise.allSettled([
+    lookupSumDb(TOOLCHAIN_MODULE, opts.version, { db, proxies: opts.proxies, signal }),
+    client.fetchZip(TOOLCHAIN_MODULE, opts.version, tempFile),
+  ]);
+  if (fetched.status === "fulfilled") {
+    const body = fetched.value.body;
+    record.proxy = fetched.value.proxy;
+    record.retries += fetched.value.retries;
+    record.bytes += body.kind === "bytes" ? body.bytes.length : body.size;
+  }
+  try {
+    if (hashes.status === "rejected") throw hashes.reason;
+    if (fetched.status === "rejected") throw fetched.reason;
+    const body = fetched.value.body;
+    const lock = await lockVersion(p, opts.umask);
+    try {
+      if (await isDirComplete(p)) return;
+      await installModule({
+        root: opts.root,
+        path: TOOLCHAIN_MODULE,
+        version: opts.version,
+        zipHashes: hashes.value,
+        modcacherw: false,
+        umask: opts.umask,
+        zip: body.kind === "bytes"
+          ? { kind: "bytes", bytes: body.bytes }
+          : { kind: "tempFile", file: body.file },
+      }).catch((e) => {
+        if (!(e instanceof ChecksumMismatchError)) throw e;
+        const got = /the downloaded zip has (h1:\S+),/.exec(e.message)?.[1];
+        throw new ChecksumMismatchError(
+          `${TOOLCHAIN_MODULE}@${opts.version}: checksum mismatch: the downloaded zip has ${got}, ` +
+            `the checksum database ${db.name} has ${hashes.value.join(" or ")}; ` +
+            "nothing was written to the cache.",
+        );
+      });
+      if (Deno.build.os !== "windows") await addExecuteBits(p.dir);
+      await copyGoMods(p.dir);
+    } finally {
+      lock.close();
+    }
+  } finally {
+    if (fetched.status === "fulfilled") await client.discard(fetched.value.body);
+  }
+}
+
+/** Go's `Exec`: when `bin/go` is not executable, add `+x` to the tool, exec and bin files. */
+async function addExecuteBits(dir: string): Promise<void> {
+  const goBin = await Deno.stat(join(dir, "bin", "go")).catch(() => undefined);
+  if (!goBin || (goBin.mode! & 0o111) !== 0) return;
+  const files: string[] = [];
+  await walk(join(dir, "pkg", "tool"), (f) => files.push(f));
+  await walk(join(dir, "lib"), (f, name) => {
+    if (/^go_.+_.+_exec$/.test(name)) files.push(f);
+  });
+  files.push(join(dir, "bin", "gofmt"));
+  await walk(join(dir, "bin"), (f) => files.push(f));
+  for (const f of files) {
+    const info = await Deno.stat(f).catch(() => undefined);
+    if (info?.isFile) await Deno.chmod(f, (info.mode! & 0o777) | 0o111);
+  }
+}
+
+/**
+ * Go's `Exec`: when `src/go.mod` and `src/_go.mod` differ in size, every `_go.mod` is copied
+ * to `go.mod` beside it, `src/go.mod` last, with the `_go.mod`'s mode, in directories made
+ * writable for the copy only.
+ */
+async function copyGoMods(dir: string): Promise<void> {
+  const size = (f: string) => Deno.stat(f).then((i) => i.size, () => -1);
+  if (await size(join(dir, "src", "go.mod")) === await size(join(dir, "src", "_go.mod"))) return;
+  const srcMod = join(dir, "src", "_go.mod");
+  const found: string[] = [];
+  await walk(dir, (f, name) => {
+    if (name === "_go.mod" && f !== srcMod) found.push(f);
+  });
+  for (const from of [...found, srcMod]) {
+    const info = await Deno.stat(from).catch(() => undefined);
+    if (!info) continue;
+    const parent = join(from, "..");
+    const parentMode = (await Deno.stat(parent)).mode! & 0o777;
+    await Deno.chmod(parent, parentMode | 0o200);
+    try {
+      const to = join(parent, "go.mod");
+      await Deno.remove(to).catch(() => {});
+      await Deno.writeFile(to, await Deno.readFile(from), { mode: info.mode! & 0o777 });
+      await Deno.chmod(to, info.mode! & 0o777);
+    } finally {
+      await Deno.chmod(parent, parentMode);
+    }
+  }
+}
+
+async function walk(dir: string, visit: (file: string, name: string) => void): Promise<void> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const path = join(dir, e.name);
+    if (e.isDirectory) await walk(path, visit);
+    else if (e.isFile) visit(path, e.name);
+  }
+}
+
+/** A `--toolchain` name go would not accept. */
+export class ToolchainNameError extends Error {
+  /** `"ToolchainNameError"`. */
+  override name = "ToolchainNameError";
+}
+
+/** What {@link wantedToolchain} reads. */
+export interface WantedInputs {
+  /** The toolchain asked for explicitly (`--toolchain`), if any. */
+  forced?: string;
+  /** GOTOOLCHAIN. */
+  gotoolchain: string;
+  /** GOROOT of the local go. */
+  goroot: string;
+  /** The go.work, or go.mod, whose `go` and `toolchain` lines apply. */
+  file: string;
+}
+
+/**
+ * The `golang.org/toolchain` version to prefetch: the forced toolchain, or the one
+ * {@link selectToolchain} picks from GOTOOLCHAIN and `file`; undefined when there is none.
+ *
+ * @throws {ToolchainNameError} when `forced` is not a Go toolchain name.
+ */
+export function wantedToolchain(inputs: WantedInputs, host: Host): string | undefined {
+  if (inputs.forced !== undefined && !/^go\d+\.\d+(\.\d+|rc\d+|beta\d+)?$/.test(inputs.forced)) {
+    throw new ToolchainNameError(
+      `--toolchain wants a Go toolchain name such as go1.22.3, got "${inputs.forced}"`,
+    );
+  }
+  const local = readLocalGo(inputs.goroot, host);
+  const name = inputs.forced ?? selectToolchain({
+    gotoolchain: inputs.gotoolchain || "local",
+    local: local.version,
+    file: host.readTextFile(inputs.file),
+  });
+  return name === undefined ? undefined : toolchainVersion(name, local.goos, local.goarch);
+}
