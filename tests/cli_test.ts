@@ -67,6 +67,24 @@ Deno.test("cli: a malformed go.sum line exits 2 naming the file and the line num
   });
 });
 
+Deno.test("cli: conflicting hashes for one module: any recorded h1 that matches is accepted, as go does", async () => {
+  const alpha = SMALL_MODULES[0];
+  const bogus = "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+  const goSum = PROJECT["go.sum"] + `${alpha.path} ${alpha.version} ${bogus}\n` +
+    `${alpha.path} ${alpha.version}/go.mod ${bogus}\n`;
+  await withProject({ ...PROJECT, "go.sum": goSum }, async (box, proxy) => {
+    const r = await goprefetch(box, ["."], box.env(proxy.url));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, ALL_FETCHED);
+    await assertAllComplete(box.gomodcache);
+    const build = await runGo(["build", "./..."], {
+      cwd: box.project,
+      env: box.env("off", { GODEBUG: "cmdgonetlimit=0" }),
+    });
+    assert.equal(build.code, 0, build.stderr);
+  });
+});
+
 Deno.test("cli: no go.sum while go.mod has requirements exits 2 pointing at go mod tidy", async () => {
   await withProject({ ...PROJECT, "go.sum": null }, async (box, proxy) => {
     const r = await goprefetch(box, ["."], box.env(proxy.url));
