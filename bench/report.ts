@@ -1,0 +1,204 @@
+/**
+ * Turns the benchmark's runs into a summary: one row per set, profile and contender, with the
+ * median and range of wall time, CPU time, peak RSS, bytes served and the time ratio to the
+ * reference goprefetch run of the same round. Rendered as Markdown; kept as JSON.
+ *
+ * @module
+ */
+
+/** What the footer says about one set's mirror. */
+export interface SetNote {
+  /** Set name. */
+  name: string;
+  /** Pinned version of the project's module. */
+  version: string;
+  /** The project's go line. */
+  goLine: string;
+  /** Zip lines of go.sum. */
+  zipModules: number;
+  /** go.mod-only lines of go.sum. */
+  goModOnly: number;
+  /** Bytes of a full fetch. */
+  bytes: number;
+  /** Whether the gate builds the project. */
+  buildsAlone: boolean;
+  /** Versions of go.sum left out because the module proxy lacks them. */
+  unavailable: string[];
+}
+
+/** A measurement of goprefetch outside the table: a no-op rerun, or startup alone. */
+export interface Extra {
+  /** What was measured. */
+  what: string;
+  /** Wall time in milliseconds. */
+  wallMs: number;
+  /** Peak RSS in KiB. */
+  maxRssKiB: number;
+}
+
+/** One timed run of one contender. */
+export interface RunRecord {
+  /** Set name. */
+  set: string;
+  /** Network profile name. */
+  profile: string;
+  /** Contender label. */
+  contender: string;
+  /** Round number, from 0; contenders of one round run back to back. */
+  round: number;
+  /** Wall time in milliseconds. */
+  wallMs: number;
+  /** User plus system CPU seconds. */
+  cpuS: number;
+  /** System CPU seconds. */
+  sysS: number;
+  /** Peak RSS in KiB. */
+  maxRssKiB: number;
+  /** Body bytes the proxy served (for the disk floor: the set's bytes on disk). */
+  bytes: number;
+  /** Requests the proxy answered. */
+  requests: number;
+  /** Exit status. */
+  code: number;
+  /** Whether the run counts: exit 0 and the correctness gate passed (floors have no gate). */
+  ok: boolean;
+  /** The gate's verdict or the failure. */
+  detail: string;
+}
+
+/** The summary of one contender on one set and profile. */
+export interface Row {
+  /** Set name. */
+  set: string;
+  /** Network profile name. */
+  profile: string;
+  /** Contender label. */
+  contender: string;
+  /** Runs made. */
+  runs: number;
+  /** Runs that did not count (non-zero exit or gate failure). */
+  failed: number;
+  /** Median, min and max wall time over the runs that counted, in ms. */
+  wallMs: { median: number; min: number; max: number };
+  /** Median CPU seconds, user plus system. */
+  cpuS: number;
+  /** Median system CPU seconds. */
+  sysS: number;
+  /** Largest peak RSS in MiB. */
+  maxRssMiB: number;
+  /** Median bytes served. */
+  bytes: number;
+  /** Median over rounds of this contender's wall time over the reference's, same round. */
+  ratio: number | null;
+  /** The first failure's detail, if any. */
+  failure: string | null;
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Summarizes `runs` into rows, ratios taken against the `reference` contender's run of the same
+ * set, profile and round.
+ */
+export function summarize(runs: RunRecord[], reference: string): Row[] {
+  const groups = new Map<string, RunRecord[]>();
+  for (const r of runs) {
+    const key = `${r.set}\0${r.profile}\0${r.contender}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const refWall = (r: RunRecord) =>
+    runs.find((x) =>
+      x.set === r.set && x.profile === r.profile && x.round === r.round &&
+      x.contender === reference && x.ok
+    )?.wallMs;
+  return [...groups.values()].map((rs) => {
+    const good = rs.filter((r) => r.ok);
+    const shown = good.length > 0 ? good : rs;
+    const walls = shown.map((r) => r.wallMs);
+    const ratios = good.flatMap((r) => {
+      const ref = refWall(r);
+      return ref ? [r.wallMs / ref] : [];
+    });
+    return {
+      set: rs[0].set,
+      profile: rs[0].profile,
+      contender: rs[0].contender,
+      runs: rs.length,
+      failed: rs.length - good.length,
+      wallMs: { median: median(walls), min: Math.min(...walls), max: Math.max(...walls) },
+      cpuS: median(shown.map((r) => r.cpuS)),
+      sysS: median(shown.map((r) => r.sysS)),
+      maxRssMiB: Math.max(...shown.map((r) => r.maxRssKiB)) / 1024,
+      bytes: median(shown.map((r) => r.bytes)),
+      ratio: ratios.length > 0 ? median(ratios) : null,
+      failure: rs.find((r) => !r.ok)?.detail ?? null,
+    };
+  });
+}
+
+const s = (ms: number) => (ms / 1000).toFixed(2);
+
+/**
+ * Renders rows as a Markdown table. A row with failed runs says so before its times, which are
+ * then those of the runs that counted, or of all runs when none did (and it gets no ratio).
+ */
+export function markdown(rows: Row[]): string {
+  const lines = [
+    "| set | profile | contender | wall median (min–max) s | CPU s (sys) | peak RSS MiB | MiB served | ÷ goprefetch |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const r of rows) {
+    const times = `${s(r.wallMs.median)} (${s(r.wallMs.min)}–${s(r.wallMs.max)})`;
+    const cells = [
+      r.set,
+      r.profile,
+      r.contender,
+      r.failed > 0 ? `**FAILED ${r.failed}/${r.runs}** ${times}` : times,
+      `${r.cpuS.toFixed(1)} (${r.sysS.toFixed(1)})`,
+      r.maxRssMiB.toFixed(0),
+      (r.bytes / 2 ** 20).toFixed(1),
+      r.ratio === null ? "" : r.ratio.toFixed(2),
+    ];
+    lines.push(`| ${cells.join(" | ")} |`);
+  }
+  const failures = rows.filter((r) => r.failure);
+  if (failures.length > 0) lines.push("", "Failures (first of each row):");
+  for (const r of failures) lines.push(`- ${r.set}/${r.profile}/${r.contender}: ${r.failure}`);
+  return lines.join("\n");
+}
+
+/** The notes under the table: the sets, goprefetch's no-op reruns and startup, its peak RSS. */
+export function footer(
+  sets: SetNote[],
+  extras: Extra[],
+  runs: RunRecord[],
+  reference: string,
+): string {
+  const lines = sets.map((m) =>
+    `- ${m.name} ${m.version} (go ${m.goLine}): ${m.zipModules} zips + ${m.goModOnly} go.mod-only ` +
+    `versions, ${(m.bytes / 2 ** 20).toFixed(1)} MiB; gate: ` +
+    (m.buildsAlone
+      ? "go build ./... and go mod verify"
+      : "its go.mod less local replaces: every required tree present, go mod download and " +
+        "go mod verify with GOPROXY=off") +
+    (m.unavailable.length > 0 ? `; left out, not on the proxy: ${m.unavailable.join(", ")}` : "")
+  );
+  for (const e of extras) {
+    lines.push(
+      `- ${e.what}: ${e.wallMs.toFixed(0)} ms, peak RSS ${(e.maxRssKiB / 1024).toFixed(0)} MiB`,
+    );
+  }
+  const refs = runs.filter((r) => r.contender === reference);
+  if (refs.length > 0) {
+    const rss = Math.max(...refs.map((r) => r.maxRssKiB)) / 1024;
+    lines.push(
+      `- peak RSS of ${reference}, largest over all runs: ${rss.toFixed(0)} MiB (target ≤ 256 MB)`,
+    );
+  }
+  return lines.join("\n");
+}
