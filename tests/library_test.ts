@@ -3,9 +3,8 @@
  * progress events, and the spill path where no zip body fits in memory.
  */
 import assert from "node:assert/strict";
-import process from "node:process";
+import { testHost } from "./support/host.ts";
 import { join } from "node:path";
-import type { Host } from "../src/host.ts";
 import { runPrefetch } from "../src/prefetch.ts";
 import type { ProgressEvent } from "../src/report.ts";
 import {
@@ -24,30 +23,6 @@ import {
   writeProxyTree,
 } from "./support/modules.ts";
 import { serveProxy } from "./support/proxy_server.ts";
-
-function hostFor(env: Record<string, string>, cwd: string): Host {
-  return {
-    env,
-    os: Deno.build.os,
-    cwd,
-    umask: process.umask(),
-    readTextFile: (p) => {
-      try {
-        return Deno.readTextFileSync(p);
-      } catch {
-        return undefined;
-      }
-    },
-    isDirectory: (p) => {
-      try {
-        return Deno.statSync(p).isDirectory;
-      } catch {
-        return false;
-      }
-    },
-    readDir: (p) => [...Deno.readDirSync(p)],
-  };
-}
 
 Deno.test("runPrefetch with no memory budget streams every zip to disk and writes go's tree", async () => {
   const tmp = await tempDir("goprefetch-library-");
@@ -68,7 +43,7 @@ Deno.test("runPrefetch with no memory budget streams every zip to disk and write
     const events: ProgressEvent[] = [];
     const report = await runPrefetch(
       { memoryBudget: 0, onProgress: (e) => events.push(e) },
-      hostFor(env(join(tmp, "b")), project),
+      testHost(env(join(tmp, "b")), project),
     );
     assert.equal(report.totals.failed, 0, JSON.stringify(report.modules.filter((m) => m.error)));
     assert.equal(report.totals.fetched, report.modules.length);

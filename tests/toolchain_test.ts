@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
+import { testHost } from "./support/host.ts";
 import { join } from "node:path";
-import process from "node:process";
-import type { Host } from "../src/host.ts";
 import { runPrefetch } from "../src/prefetch.ts";
 import { parseProxyList } from "../src/proxy_list.ts";
 import { parseGoSumDb } from "../src/sumdb.ts";
@@ -182,41 +181,11 @@ async function withProject(
   }
 }
 
-function hostFor(env: Record<string, string>, cwd: string): Host {
-  return {
-    env,
-    os: "linux",
-    cwd,
-    umask: process.umask(),
-    readTextFile: (p) => {
-      try {
-        return Deno.readTextFileSync(p);
-      } catch {
-        return undefined;
-      }
-    },
-    isDirectory: (p) => {
-      try {
-        return Deno.statSync(p).isDirectory;
-      } catch {
-        return false;
-      }
-    },
-    readDir: (p) => {
-      try {
-        return [...Deno.readDirSync(p)];
-      } catch {
-        return [];
-      }
-    },
-  };
-}
-
 const toolchainDir = (gomodcache: string) => join(gomodcache, `golang.org/toolchain@${VERSION}`);
 
 Deno.test("a go.mod toolchain line newer than the local go fetches it under GOTOOLCHAIN=auto", async () => {
   await withProject("auto", async ({ project, gomodcache, env }) => {
-    const report = await runPrefetch({}, hostFor(env, project));
+    const report = await runPrefetch({}, testHost(env, project));
     assert.deepEqual(
       report.modules.map((m) => [m.path, m.version, m.status, m.error]),
       [["golang.org/toolchain", VERSION, "fetched", undefined]],
@@ -228,7 +197,7 @@ Deno.test("a go.mod toolchain line newer than the local go fetches it under GOTO
 
 Deno.test("GOTOOLCHAIN=local fetches no toolchain", async () => {
   await withProject("local", async ({ project, gomodcache, env }) => {
-    const report = await runPrefetch({}, hostFor(env, project));
+    const report = await runPrefetch({}, testHost(env, project));
     assert.deepEqual(report.modules, []);
     await assert.rejects(Deno.stat(toolchainDir(gomodcache)));
   });
