@@ -1,8 +1,9 @@
 /**
- * The CPU and disk floor: every zip of a set, read from local disk, each entry inflated once,
- * hashed (SHA-256, as the h1 dirhash needs) and written to a fresh tree, one zip at a time in
- * each of N workers (disk_floor_worker.ts), with synchronous calls only. No tool that writes the
- * same trees does less work; what this costs is the floor under any contender.
+ * The CPU and disk floor: every zip of a set, read from local disk and written again (the cache
+ * keeps it), each entry inflated once, hashed (SHA-256, as the h1 dirhash needs) and written to
+ * a fresh tree; one zip at a time in each of N workers (disk_floor_worker.ts), with synchronous
+ * calls only. No tool that writes the same trees does less work; what this costs is the floor
+ * under any contender.
  *
  * Run: `deno run -A bench/disk_floor.ts TREE OUT FILE_LIST N` where TREE is a GOPROXY tree, OUT
  * an empty directory (`-A` lets it be under /dev/shm), FILE_LIST the set's files, N workers.

@@ -1,6 +1,7 @@
 /**
- * The disk floor's worker: inflates, hashes and writes one zip per message, with synchronous
- * calls only, and answers when it is done.
+ * The disk floor's worker: for one zip per message, writes the zip itself (as the cache keeps
+ * it) and every file in it, inflated once and hashed, with synchronous calls only, and answers
+ * when it is done.
  *
  * @module
  */
@@ -39,9 +40,11 @@ function entries(zip: Uint8Array): Entry[] {
   return out;
 }
 
-/** Inflates, hashes and writes every file of the zip at `file` under `out`. */
+/** Copies the zip at `file` into `out`, and inflates, hashes and writes every file of it there. */
 function extract(file: string, out: string): void {
   const zip = Deno.readFileSync(file);
+  Deno.mkdirSync(out, { recursive: true });
+  Deno.writeFileSync(join(out, "module.zip"), zip);
   const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
   const made = new Set<string>();
   for (const e of entries(zip)) {

@@ -126,7 +126,7 @@ async function prepare(mirror: Mirror, work: string, rustBin: string | null): Pr
   await Deno.mkdir(sumDir, { recursive: true });
   await Deno.copyFile(join(mirror.projectDir, "go.mod"), join(sumDir, "go.mod"));
   await Deno.copyFile(mirror.sumFile, join(sumDir, "go.sum"));
-  const fileList = join(work, "files.txt");
+  const fileList = join(mirrorRoot(), mirror.set.name, "files.txt");
   await Deno.writeTextFile(fileList, mirror.files.join("\n") + "\n");
   let gateDir = null;
   if (!mirror.buildsAlone) {
@@ -283,7 +283,9 @@ async function main(): Promise<void> {
 
   const rows = summarize(records, REFERENCE);
   const sets = mirrors.map(({ files: _files, set, ...m }) => ({ ...set, ...m }));
-  console.log(markdown(rows) + "\n\n" + footer(sets, extras, records, REFERENCE));
+  const goVersion = await new Deno.Command("go", { args: ["env", "GOVERSION"] }).output();
+  const localGo = new TextDecoder().decode(goVersion.stdout).trim();
+  console.log(markdown(rows) + "\n\n" + footer(sets, extras, records, REFERENCE, localGo));
   await Deno.mkdir(join(jsonFile, ".."), { recursive: true });
   const json = { date: new Date().toISOString(), runs, sets, rows, extras, records };
   await Deno.writeTextFile(jsonFile, JSON.stringify(json, null, 1) + "\n");

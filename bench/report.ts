@@ -172,15 +172,29 @@ export function markdown(rows: Row[]): string {
   return lines.join("\n");
 }
 
+/** A warning when the project's go line is newer than the local go (`go1.26.8`). */
+function newerGo(goLine: string, localGo: string): string {
+  const parts = (v: string) => v.replace(/^go/, "").split(/[.a-z]/).map(Number);
+  const [a, b] = [parts(goLine), parts(localGo)];
+  for (let i = 0; i < 3; i++) {
+    if ((a[i] || 0) !== (b[i] || 0)) {
+      return (a[i] || 0) > (b[i] || 0) ? `, newer than the local ${localGo}` : "";
+    }
+  }
+  return "";
+}
+
 /** The notes under the table: the sets, goprefetch's no-op reruns and startup, its peak RSS. */
 export function footer(
   sets: SetNote[],
   extras: Extra[],
   runs: RunRecord[],
   reference: string,
+  localGo: string,
 ): string {
   const lines = sets.map((m) =>
-    `- ${m.name} ${m.version} (go ${m.goLine}): ${m.zipModules} zips + ${m.goModOnly} go.mod-only ` +
+    `- ${m.name} ${m.version} (go ${m.goLine}${newerGo(m.goLine, localGo)}): ` +
+    `${m.zipModules} zips + ${m.goModOnly} go.mod-only ` +
     `versions, ${(m.bytes / 2 ** 20).toFixed(1)} MiB; gate: ` +
     (m.buildsAlone
       ? "go build ./... and go mod verify"
