@@ -6,14 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import {
-  fileSource,
-  inflateEntry,
-  inflateEntryChunks,
-  readCentralDirectory,
-  type ZipEntry,
-  type ZipSource,
-} from "./zip_reader.ts";
+import { EntryInflater, fileSource, readCentralDirectory } from "./zip_reader.ts";
 
 /** A file's name (as hashed: for a module zip, the raw entry name) and the SHA-256 of its content. */
 export interface HashedFile {
@@ -30,9 +23,6 @@ export const EMPTY_GO_MOD_HASH = "h1:G7mAYYxgmS0lVkHyy2hEOLQCFB0DlQFTMLWggykrydY
 export const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 const encoder = new TextEncoder();
-
-/** Entries larger than this are hashed in bounded chunks instead of one buffer. */
-const STREAM_THRESHOLD = 8 * 1024 * 1024;
 
 /** Lower-case hex SHA-256 of `bytes`. */
 export function sha256Hex(bytes: Uint8Array): string {
@@ -91,17 +81,24 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
  * @example
  * ```ts
  * import { hashZipFile } from "./dirhash.ts";
- * const h1 = await hashZipFile("/home/me/go/pkg/mod/cache/download/example.com/m/@v/v1.0.0.zip");
+ * const h1 = hashZipFile("/home/me/go/pkg/mod/cache/download/example.com/m/@v/v1.0.0.zip");
  * ```
  */
-export async function hashZipFile(file: string): Promise<string> {
+export function hashZipFile(file: string): string {
   using f = Deno.openSync(file, { read: true });
   const source = fileSource(f, f.statSync().size);
   const entries = readCentralDirectory(source);
   const byName = new Map(entries.map((e) => [e.name, e]));
   const digests = new Map<string, string>();
+  const inflater = new EntryInflater();
   for (const [name, entry] of byName) {
-    digests.set(name, await entryDigest(source, entry));
+    if (name.endsWith("/") && entry.compressedSize === 0) {
+      digests.set(name, EMPTY_SHA256);
+      continue;
+    }
+    const hash = createHash("sha256");
+    inflater.inflate(source, entry, (chunk) => hash.update(chunk));
+    digests.set(name, hash.digest("hex"));
   }
   return hash1(entries.map((e) => ({ name: e.name, sha256: digests.get(e.name)! })));
 }
@@ -130,14 +127,6 @@ export function hashDir(dir: string, prefix: string): string {
   };
   walk(dir, "");
   return hash1(files);
-}
-
-async function entryDigest(source: ZipSource, entry: ZipEntry): Promise<string> {
-  if (entry.name.endsWith("/") && entry.compressedSize === 0) return EMPTY_SHA256;
-  if (entry.uncompressedSize <= STREAM_THRESHOLD) return sha256Hex(inflateEntry(source, entry));
-  const hash = createHash("sha256");
-  await inflateEntryChunks(source, entry, (chunk) => hash.update(chunk));
-  return hash.digest("hex");
 }
 
 function fileDigest(file: string, buffer: Uint8Array): string {

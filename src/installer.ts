@@ -14,17 +14,17 @@ import { EMPTY_SHA256, hash1, type HashedFile, sha256Hex } from "./dirhash.ts";
 import { mkdirAll, type ModulePaths, modulePaths, removeTree, writeAll } from "./module_cache.ts";
 import {
   bytesSource,
+  EntryInflater,
   fileSource,
-  inflateEntry,
-  inflateEntryChunks,
   readCentralDirectory,
+  type ZipEntry,
   ZipFormatError,
   type ZipSource,
 } from "./zip_reader.ts";
 import { checkZipEntries, type PlannedEntry } from "./zip_rules.ts";
 
-/** Entries larger than this are inflated in bounded chunks instead of in one buffer. */
-const STREAM_THRESHOLD = 8 * 1024 * 1024;
+/** One per isolate: installs run one at a time in each worker, and each entry inflates in one call. */
+const inflater = new EntryInflater();
 
 /** One module version to install; plain data, so it can be posted to a worker. */
 export interface InstallJob {
@@ -141,15 +141,7 @@ async function extract(
       Deno.mkdirSync(parent, { recursive: true, mode: 0o777 });
       for (let d = parent; d !== p.dir && !dirs.has(d); d = dirname(d)) dirs.add(d);
     }
-    let sha256: string;
-    if (entry.uncompressedSize <= STREAM_THRESHOLD) {
-      const data = inflateEntry(source, entry);
-      sha256 = sha256Hex(data);
-      Deno.writeFileSync(target, data, { createNew: true, mode: fileMode });
-    } else {
-      sha256 = await streamToFile(source, entry, target, fileMode);
-    }
-    hashed.push({ name: entry.name, sha256 });
+    hashed.push({ name: entry.name, sha256: writeEntry(source, entry, target, fileMode) });
     bytes += entry.uncompressedSize;
     files++;
   }
@@ -164,22 +156,23 @@ async function extract(
   return { result: { h1, files, bytes }, dirs: [...dirs] };
 }
 
-async function streamToFile(
-  source: ZipSource,
-  entry: PlannedEntry["entry"],
-  target: string,
-  mode: number,
-): Promise<string> {
-  const hash = createHash("sha256");
-  const out = Deno.openSync(target, { write: true, createNew: true, mode });
-  try {
-    await inflateEntryChunks(source, entry, (chunk) => {
-      hash.update(chunk);
-      for (let n = 0; n < chunk.length;) n += out.writeSync(chunk.subarray(n));
-    });
-  } finally {
-    out.close();
+/**
+ * Inflates one entry into a new file while hashing it, and returns its SHA-256. An entry
+ * that fits the inflater's buffer is written in one call; a larger one chunk by chunk.
+ */
+function writeEntry(source: ZipSource, entry: ZipEntry, target: string, mode: number): string {
+  if (entry.uncompressedSize <= inflater.capacity) {
+    let data: Uint8Array = new Uint8Array();
+    inflater.inflate(source, entry, (chunk) => data = chunk);
+    Deno.writeFileSync(target, data, { createNew: true, mode });
+    return sha256Hex(data);
   }
+  const hash = createHash("sha256");
+  using out = Deno.openSync(target, { write: true, createNew: true, mode });
+  inflater.inflate(source, entry, (chunk) => {
+    hash.update(chunk);
+    for (let n = 0; n < chunk.length;) n += out.writeSync(chunk.subarray(n));
+  });
   return hash.digest("hex");
 }
 

@@ -125,7 +125,7 @@ async function inWorkers(jobs: VerifyJob[], size: number): Promise<VerifyRecord[
     let yielded = performance.now();
     while (next < jobs.length) {
       const i = next++;
-      results[i] = await verifyModule(jobs[i]);
+      results[i] = verifyModule(jobs[i]);
       if (performance.now() - yielded > 4) {
         await new Promise((resolve) => setTimeout(resolve, 0));
         yielded = performance.now();

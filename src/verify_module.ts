@@ -47,12 +47,12 @@ export interface VerifyJob {
  *
  * @example
  * ```ts
- * const record = await verifyModule({ root: gomodcache, sums: goSum.modules.get("example.com/m@v1.0.0")! });
+ * const record = verifyModule({ root: gomodcache, sums: goSum.modules.get("example.com/m@v1.0.0")! });
  * ```
  */
-export async function verifyModule(job: VerifyJob): Promise<VerifyRecord> {
+export function verifyModule(job: VerifyJob): VerifyRecord {
   try {
-    return await check(job);
+    return check(job);
   } catch (e) {
     const { path, version } = job.sums;
     return {
@@ -64,7 +64,7 @@ export async function verifyModule(job: VerifyJob): Promise<VerifyRecord> {
   }
 }
 
-async function check(job: VerifyJob): Promise<VerifyRecord> {
+function check(job: VerifyJob): VerifyRecord {
   const { path, version, zipHashes, goModHashes } = job.sums;
   const id = `${path}@${version}`;
   const p = modulePaths(job.root, path, version);
@@ -102,7 +102,7 @@ async function check(job: VerifyJob): Promise<VerifyRecord> {
     return record(false);
   }
   try {
-    if (zipExists && await hashZipFile(zip) !== ziphash) {
+    if (zipExists && hashZipFile(zip) !== ziphash) {
       problems.push(`${id}: zip has been modified (${zip})`);
     }
     if (dirComplete && hashDir(p.dir, id) !== ziphash) {

@@ -7,6 +7,6 @@
 /// <reference lib="deno.worker" />
 import { type VerifyJob, verifyModule } from "./verify_module.ts";
 
-self.onmessage = async (e: MessageEvent<{ id: number; job: VerifyJob }>) => {
-  self.postMessage({ id: e.data.id, record: await verifyModule(e.data.job) });
+self.onmessage = (e: MessageEvent<{ id: number; job: VerifyJob }>) => {
+  self.postMessage({ id: e.data.id, record: verifyModule(e.data.job) });
 };

@@ -74,7 +74,6 @@ const DATA_DESCRIPTOR_FLAG = 0x8;
 const METHOD_STORED = 0;
 const METHOD_DEFLATE = 8;
 const SLICE_SIZE = 1 << 20;
-const INFLATE_CHUNK_SIZE = 64 * 1024;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const utf8Lossy = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -355,18 +354,163 @@ function unsupported(entry: ZipEntry): ZipFormatError {
   return entryError(entry, `unsupported compression method ${entry.method}`);
 }
 
-function zlibError(entry: ZipEntry, error: unknown): ZipFormatError {
-  return entryError(entry, `invalid deflate data: ${(error as Error).message}`);
-}
-
-function plain(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+function zlibError(entry: ZipEntry, message: string): ZipFormatError {
+  return entryError(entry, `invalid deflate data: ${message}`);
 }
 
 /**
- * Inflates a whole entry into memory and checks its size and CRC-32 against the central
- * directory. Output is capped at the declared size plus one byte, so a zip bomb fails early.
- * A stored entry read from {@linkcode bytesSource} is returned as a view, not a copy.
+ * The raw zlib handle behind a `node:zlib` stream, as Node's and Deno's `zlib.js` drive it:
+ * `writeSync` inflates into a caller's buffer and leaves the bytes of output and input
+ * still available in the stream's `_writeState`; errors arrive through `onerror`.
+ */
+interface ZlibHandle {
+  reset(): void;
+  close(): void;
+  writeSync(
+    flush: number,
+    input: Uint8Array,
+    inOffset: number,
+    inLength: number,
+    output: Uint8Array,
+    outOffset: number,
+    outLength: number,
+  ): void;
+  onerror: (message: string, errno: number) => void;
+}
+
+/** One raw-inflate stream, reset between entries; replaced after an error, which sticks. */
+class RawInflate {
+  readonly handle: ZlibHandle;
+  readonly state: Uint32Array;
+  error: string | undefined;
+
+  constructor() {
+    const stream = zlib.createInflateRaw() as unknown as {
+      _handle?: ZlibHandle;
+      _writeState?: Uint32Array;
+    };
+    if (typeof stream._handle?.writeSync !== "function" || !stream._writeState) {
+      throw new Error(
+        "This Deno's node:zlib has no synchronous zlib handle; goprefetch needs Deno 2.",
+      );
+    }
+    this.handle = stream._handle;
+    this.state = stream._writeState;
+    this.handle.onerror = (message) => this.error = message;
+  }
+}
+
+/**
+ * Inflates zip entries one at a time through one zlib stream into one reused buffer, so
+ * thousands of entries leave no garbage behind: memory stays at the buffer and zlib's
+ * window however many files a module has. Stored entries are passed through in slices.
+ *
+ * Chunks fill the buffer before they are passed on, so an entry of at most `capacity` bytes
+ * comes in one chunk. A chunk is a view of the inflater's buffer (or of the source, for
+ * stored data), valid until the next `inflate`. The output is capped at the declared size,
+ * and its length and CRC-32 are checked at the end, as Go's `archive/zip` does: treat the
+ * chunks as untrusted until `inflate` returns.
+ *
+ * @example
+ * ```ts
+ * const inflater = new EntryInflater();
+ * const src = bytesSource(zipBytes);
+ * for (const entry of readCentralDirectory(src)) {
+ *   const hash = createHash("sha256");
+ *   inflater.inflate(src, entry, (chunk) => hash.update(chunk));
+ * }
+ * ```
+ */
+export class EntryInflater {
+  #buffer: Uint8Array;
+  #zlib: RawInflate | undefined;
+
+  /** Creates an inflater whose chunks are at most `capacity` bytes (default 1 MiB). */
+  constructor(capacity: number = SLICE_SIZE) {
+    this.#buffer = new Uint8Array(capacity);
+  }
+
+  /** The largest chunk `inflate` passes on: an entry this size or smaller comes in one. */
+  get capacity(): number {
+    return this.#buffer.length;
+  }
+
+  /**
+   * Passes the entry's data to `onChunk` in order, then checks its size and CRC-32.
+   *
+   * @throws {ZipFormatError} for a size, CRC, method or deflate error; an error thrown by
+   * `onChunk` is passed through as is.
+   */
+  inflate(src: ZipSource, entry: ZipEntry, onChunk: (chunk: Uint8Array) => void): void {
+    const start = dataStart(src, entry);
+    const end = start + entry.compressedSize;
+    let length = 0;
+    let crc = 0;
+    const take = (chunk: Uint8Array): void => {
+      length += chunk.length;
+      if (length > entry.uncompressedSize) throw tooLarge(entry);
+      crc = zlib.crc32(chunk, crc);
+      onChunk(chunk);
+    };
+    if (entry.method === METHOD_STORED) {
+      for (let at = start; at < end; at += this.capacity) {
+        take(src.read(at, Math.min(this.capacity, end - at)));
+      }
+    } else if (entry.method === METHOD_DEFLATE) {
+      this.#inflate(src, entry, start, end, take);
+    } else {
+      throw unsupported(entry);
+    }
+    checkResult(entry, length, crc);
+  }
+
+  #inflate(
+    src: ZipSource,
+    entry: ZipEntry,
+    start: number,
+    end: number,
+    take: (chunk: Uint8Array) => void,
+  ): void {
+    const z = this.#zlib ??= new RawInflate();
+    z.handle.reset();
+    const out = this.#buffer;
+    let input: Uint8Array = new Uint8Array();
+    let used = 0;
+    let filled = 0;
+    let at = start;
+    for (;;) {
+      if (used === input.length && at < end) {
+        input = src.read(at, Math.min(SLICE_SIZE, end - at));
+        at += input.length;
+        used = 0;
+      }
+      const flush = at === end ? zlib.constants.Z_FINISH : zlib.constants.Z_NO_FLUSH;
+      z.handle.writeSync(flush, input, used, input.length - used, out, filled, out.length - filled);
+      if (z.error !== undefined) {
+        this.#zlib = undefined;
+        z.handle.close();
+        throw zlibError(entry, z.error);
+      }
+      const [outLeft, inLeft] = z.state;
+      used = input.length - inLeft;
+      filled = out.length - outLeft;
+      if (outLeft === 0) {
+        take(out.subarray(0, filled));
+        filled = 0;
+      } else if (used < input.length || at === end) {
+        if (filled > 0) take(out.subarray(0, filled));
+        return;
+      }
+    }
+  }
+}
+
+const shared = new EntryInflater();
+
+/**
+ * Inflates a whole entry into a new buffer and checks its size and CRC-32 against the
+ * central directory. Output is capped at the declared size, so a zip bomb fails early.
+ * For many entries, or large ones, use {@linkcode EntryInflater} and take the chunks.
  *
  * @throws {ZipFormatError} e.g. `zip entry "m@v1.0.0/a.go": uncompressed size is larger than
  * declared`.
@@ -378,118 +522,14 @@ function plain(bytes: Uint8Array): Uint8Array {
  * ```
  */
 export function inflateEntry(src: ZipSource, entry: ZipEntry): Uint8Array {
-  const compressed = src.read(dataStart(src, entry), entry.compressedSize);
-  let data: Uint8Array;
-  if (entry.method === METHOD_STORED) {
-    data = compressed;
-  } else if (entry.method === METHOD_DEFLATE) {
-    try {
-      const maxOutputLength = Math.min(entry.uncompressedSize + 1, Number.MAX_SAFE_INTEGER);
-      // One output chunk of the declared size: no concatenation of 16 KiB pieces, which
-      // is about four times faster and leaves half the garbage.
-      const chunkSize = Math.max(64, Math.min(maxOutputLength, 2 ** 30));
-      data = plain(zlib.inflateRawSync(compressed, { maxOutputLength, chunkSize }));
-    } catch (error) {
-      if ((error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") throw tooLarge(entry);
-      throw zlibError(entry, error);
-    }
-  } else {
-    throw unsupported(entry);
+  const chunks: Uint8Array[] = [];
+  shared.inflate(src, entry, (chunk) => chunks.push(chunk.slice()));
+  if (chunks.length === 1) return chunks[0];
+  const data = new Uint8Array(entry.uncompressedSize);
+  let at = 0;
+  for (const chunk of chunks) {
+    data.set(chunk, at);
+    at += chunk.length;
   }
-  checkResult(entry, data.length, zlib.crc32(data));
   return data;
-}
-
-/** Streams the deflated bytes in [start, end) through zlib, passing each output chunk on. */
-function inflateSlices(
-  src: ZipSource,
-  entry: ZipEntry,
-  start: number,
-  end: number,
-  onOutput: (chunk: Uint8Array) => void,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const inflater = zlib.createInflateRaw({ chunkSize: INFLATE_CHUNK_SIZE });
-    let failed = false;
-    const fail = (error: unknown): void => {
-      if (failed) return;
-      failed = true;
-      inflater.destroy();
-      reject(error);
-    };
-    inflater.on("data", (chunk: Uint8Array) => {
-      if (failed) return;
-      try {
-        onOutput(chunk);
-      } catch (error) {
-        fail(error);
-      }
-    });
-    inflater.on("error", (error: Error) => fail(zlibError(entry, error)));
-    inflater.on("end", () => {
-      if (!failed) resolve();
-    });
-    let at = start;
-    const pump = (): void => {
-      while (at < end && !failed) {
-        let slice: Uint8Array;
-        try {
-          slice = src.read(at, Math.min(SLICE_SIZE, end - at));
-        } catch (error) {
-          return fail(error);
-        }
-        at += slice.length;
-        if (!inflater.write(slice)) {
-          inflater.once("drain", pump);
-          return;
-        }
-      }
-      if (!failed) inflater.end();
-    };
-    pump();
-  });
-}
-
-/**
- * Inflates an entry in bounded memory: compressed data is read in 1 MiB slices and
- * `onChunk` gets each output chunk (64 KiB at most for deflate) as soon as it is produced.
- * Fails as soon as the output passes the declared size, so `onChunk` never sees more than
- * `uncompressedSize` bytes; the length and CRC-32 are checked at the end, so treat the
- * chunks as untrusted until the promise resolves.
- *
- * @throws {ZipFormatError} (as a rejection) for size, CRC or deflate errors; an error thrown
- * by `onChunk` rejects the promise as is.
- * @example
- * ```ts
- * using out = Deno.openSync("big.bin", { write: true, createNew: true });
- * await inflateEntryChunks(src, entry, (chunk) => {
- *   out.writeSync(chunk);
- * });
- * ```
- */
-export async function inflateEntryChunks(
-  src: ZipSource,
-  entry: ZipEntry,
-  onChunk: (chunk: Uint8Array) => void,
-): Promise<void> {
-  const start = dataStart(src, entry);
-  const end = start + entry.compressedSize;
-  let length = 0;
-  let crc = 0;
-  const take = (chunk: Uint8Array): void => {
-    length += chunk.length;
-    if (length > entry.uncompressedSize) throw tooLarge(entry);
-    crc = zlib.crc32(chunk, crc);
-    onChunk(plain(chunk));
-  };
-  if (entry.method === METHOD_STORED) {
-    for (let at = start; at < end; at += SLICE_SIZE) {
-      take(src.read(at, Math.min(SLICE_SIZE, end - at)));
-    }
-  } else if (entry.method === METHOD_DEFLATE) {
-    await inflateSlices(src, entry, start, end, take);
-  } else {
-    throw unsupported(entry);
-  }
-  checkResult(entry, length, crc);
 }

@@ -9,9 +9,9 @@ import {
 } from "@zip.js/zip.js";
 import {
   bytesSource,
+  EntryInflater,
   fileSource,
   inflateEntry,
-  inflateEntryChunks,
   readCentralDirectory,
   type ZipEntry,
   ZipFormatError,
@@ -37,16 +37,14 @@ function assertFormatError(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (e: unknown) => e instanceof ZipFormatError && pattern.test(e.message));
 }
 
-async function assertRejectsFormat(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
-  await assert.rejects(promise, (e: unknown) => {
-    return e instanceof ZipFormatError && pattern.test(e.message);
-  });
-}
-
-/** Collects every chunk of an entry streamed by inflateEntryChunks. */
-async function streamed(src: ZipSource, entry: ZipEntry): Promise<Uint8Array> {
+/** Collects every chunk of an entry inflated by `inflater` (small chunks by default). */
+function streamed(
+  src: ZipSource,
+  entry: ZipEntry,
+  inflater = new EntryInflater(4096),
+): Uint8Array {
   const chunks: Uint8Array[] = [];
-  await inflateEntryChunks(src, entry, (c) => chunks.push(c.slice()));
+  inflater.inflate(src, entry, (c) => chunks.push(c.slice()));
   const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let at = 0;
   for (const c of chunks) {
@@ -324,7 +322,7 @@ Deno.test("fileSource reads the same entries and data as bytesSource", async () 
     assert.deepEqual(entries, entriesOf(zip));
     for (const entry of entries) {
       assert.deepEqual(inflateEntry(src, entry), inflateEntry(bytesSource(zip), entry));
-      assert.deepEqual(await streamed(src, entry), inflateEntry(src, entry));
+      assert.deepEqual(streamed(src, entry), inflateEntry(src, entry));
     }
     assertFormatError(() => src.read(zip.length - 1, 2), /outside the \d+-byte file/);
     assertFormatError(() => src.read(-1, 1), /outside/);
@@ -334,7 +332,7 @@ Deno.test("fileSource reads the same entries and data as bytesSource", async () 
   }
 });
 
-Deno.test("inflateEntryChunks streams a 256 MiB entry in bounded memory", async () => {
+Deno.test("EntryInflater inflates a 256 MiB entry in bounded memory", async () => {
   const size = 256 << 20;
   const payload = await deflatedZeros(size);
   let crc = 0;
@@ -349,34 +347,36 @@ Deno.test("inflateEntryChunks streams a 256 MiB entry in bounded memory", async 
   let peak = before;
   let total = 0;
   let largest = 0;
-  await inflateEntryChunks(src, entry, (chunk) => {
+  const inflater = new EntryInflater();
+  inflater.inflate(src, entry, (chunk) => {
     total += chunk.length;
     largest = Math.max(largest, chunk.length);
-    if ((total & 0xfffff) < chunk.length) peak = Math.max(peak, used());
+    peak = Math.max(peak, used());
   });
   assert.equal(total, size);
-  assert.ok(largest <= 64 * 1024, `chunk of ${largest} bytes`);
+  assert.equal(largest, inflater.capacity);
   assert.ok(peak - before < size / 2, `memory grew by ${(peak - before) >> 20} MiB`);
 });
 
-Deno.test("inflateEntryChunks aborts a deflate bomb before passing the declared size", async () => {
+Deno.test("EntryInflater stops a deflate bomb before passing the declared size", async () => {
   const payload = await deflatedZeros(256 << 20);
   const declared = 1 << 20;
   const zip = rawZip([{ name: "m@v1/bomb", payload, uncompressedSize: declared, crc32: 0 }]);
   const { src, entry } = onlyEntry(zip);
   let seen = 0;
   const start = performance.now();
-  await assertRejectsFormat(
-    inflateEntryChunks(src, entry, (chunk) => {
-      seen += chunk.length;
-    }),
+  assertFormatError(
+    () =>
+      new EntryInflater(64 * 1024).inflate(src, entry, (chunk) => {
+        seen += chunk.length;
+      }),
     /^zip entry "m@v1\/bomb": uncompressed size is larger than declared$/,
   );
   assert.ok(seen <= declared);
   assert.ok(performance.now() - start < 5000);
 });
 
-Deno.test("inflateEntryChunks checks CRC, sizes, method and data", async () => {
+Deno.test("EntryInflater checks CRC, sizes, method and data, and recovers after an error", () => {
   const data = "hello, world\n".repeat(1000);
   const cases: [Parameters<typeof rawZip>[0][0], RegExp][] = [
     [{ name: "m@v1/a", data, crc32: 1 }, /CRC-32/],
@@ -387,21 +387,56 @@ Deno.test("inflateEntryChunks checks CRC, sizes, method and data", async () => {
     [{ name: "m@v1/a", data, payload: deflate(data).subarray(0, 30) }, /invalid deflate data/],
     [{ name: "m@v1/a", data, localHeaderOffset: 5 }, /bad local header signature/],
   ];
+  const inflater = new EntryInflater(4096);
+  const deflated = onlyEntry(rawZip([{ name: "m@v1/a", data }]));
+  const stored = onlyEntry(rawZip([{ name: "m@v1/a", data, method: 0 }]));
   for (const [raw, pattern] of cases) {
     const { src, entry } = onlyEntry(rawZip([raw]));
-    await assertRejectsFormat(streamed(src, entry), pattern);
+    assertFormatError(() => streamed(src, entry, inflater), pattern);
+    assert.equal(decoder.decode(streamed(deflated.src, deflated.entry, inflater)), data);
   }
-  const ok = onlyEntry(rawZip([{ name: "m@v1/a", data, method: 0 }]));
-  assert.equal(decoder.decode(await streamed(ok.src, ok.entry)), data);
+  assert.equal(decoder.decode(streamed(stored.src, stored.entry, inflater)), data);
 });
 
-Deno.test("inflateEntryChunks passes errors thrown by onChunk through", async () => {
+Deno.test("EntryInflater passes errors thrown by onChunk through", () => {
   const { src, entry } = onlyEntry(rawZip([{ name: "m@v1/a", data: "x".repeat(100000) }]));
   const boom = new Error("disk full");
-  await assert.rejects(
-    inflateEntryChunks(src, entry, () => {
-      throw boom;
-    }),
+  assert.throws(
+    () =>
+      new EntryInflater().inflate(src, entry, () => {
+        throw boom;
+      }),
     (e) => e === boom,
   );
+});
+
+Deno.test("EntryInflater passes an entry that fits its buffer in one chunk", async () => {
+  const data = "package a\n".repeat(30000);
+  const payload = await deflatedZeros(1);
+  const zip = rawZip([
+    { name: "m@v1/a", data },
+    { name: "m@v1/b", data, method: 0 },
+    { name: "m@v1/empty", data: "" },
+    { name: "m@v1/zero", payload, uncompressedSize: 1, crc32: zlib.crc32(new Uint8Array(1)) },
+  ]);
+  const src = bytesSource(zip);
+  const inflater = new EntryInflater(data.length);
+  for (const entry of readCentralDirectory(src)) {
+    const chunks: Uint8Array[] = [];
+    inflater.inflate(src, entry, (c) => chunks.push(c.slice()));
+    assert.equal(chunks.length, entry.uncompressedSize === 0 ? 0 : 1, entry.name);
+    assert.equal(chunks[0]?.length ?? 0, entry.uncompressedSize);
+  }
+});
+
+Deno.test("EntryInflater inflates many entries without holding memory for each", () => {
+  const data = "func F() {}\n".repeat(2000);
+  const { src, entry } = onlyEntry(rawZip([{ name: "m@v1/a.go", data }]));
+  const inflater = new EntryInflater();
+  const used = (): number => Deno.memoryUsage().heapUsed + Deno.memoryUsage().external;
+  const before = used();
+  let total = 0;
+  for (let i = 0; i < 20000; i++) inflater.inflate(src, entry, (c) => total += c.length);
+  assert.equal(total, 20000 * data.length);
+  assert.ok(used() - before < 32 << 20, `memory grew by ${(used() - before) >> 20} MiB`);
 });
