@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { ByteBody } from "./byte_body.ts";
 import { writeAll } from "./module_cache.ts";
 import { escapePath, escapeVersion } from "./module_path.ts";
 import type { ProxyEntry } from "./proxy_list.ts";
@@ -79,7 +80,7 @@ export interface ProxyClientOptions {
 
 type UrlEntry = Extract<ProxyEntry, { kind: "url" }>;
 
-type BodyReader<T> = (stream: ReadableStream<Uint8Array>, length: number | undefined) => Promise<T>;
+type BodyReader<T> = (body: ByteBody, length: number | undefined) => Promise<T>;
 
 const MAX_REDIRECTS = 10;
 
@@ -96,21 +97,19 @@ export class ProxyClient {
 
   /** Fetches a small file (`info` or `mod`) into memory. */
   fetchSmall(path: string, version: string, ext: "info" | "mod"): Promise<Fetched<Uint8Array>> {
-    return this.#tryProxies(path, version, ext, async (stream) => {
-      return new Uint8Array(await new Response(stream).arrayBuffer());
-    });
+    return this.#tryProxies(path, version, ext, (body) => body.bytes());
   }
 
   /**
    * Fetches a zip, refusing more than go's 500 MiB limit. `tempFile()` names the file a
-   * body that does not fit the memory budget goes to.
+   * body goes to when it does not fit the memory budget or its length is not known.
    */
   fetchZip(path: string, version: string, tempFile: () => string): Promise<Fetched<ZipBody>> {
     return this.#tryProxies(
       path,
       version,
       "zip",
-      (stream, length) => this.#readZip(stream, length, tempFile),
+      (body, length) => this.#readZip(body, length, tempFile),
     );
   }
 
@@ -189,7 +188,7 @@ export class ProxyClient {
     }
     const size = (await f.stat()).size;
     return await this.#requests.run(async () => ({
-      body: await read(f.readable, size),
+      body: await read(new ByteBody(f.readable), size),
       retries: 0,
     }));
   }
@@ -244,7 +243,14 @@ export class ProxyClient {
       const length = res.headers.has("content-encoding")
         ? undefined
         : numberOrUndefined(res.headers.get("content-length"));
-      return await read(watchBody(res.body!, watchdog, this.#opts.onBytes), length);
+      const onBytes = this.#opts.onBytes;
+      return await read(
+        new ByteBody(res.body, (n) => {
+          watchdog.feed();
+          onBytes?.(n);
+        }),
+        length,
+      );
     } catch (e) {
       throw classify(e, signal, watchdog, this.#opts.signal);
     } finally {
@@ -296,64 +302,65 @@ export class ProxyClient {
   }
 
   async #readZip(
-    stream: ReadableStream<Uint8Array>,
+    body: ByteBody,
     length: number | undefined,
     tempFile: () => string,
   ): Promise<ZipBody> {
     if (length !== undefined && length > MAX_ZIP_FILE) {
-      await stream.cancel();
+      await body.cancel();
       throw new ProxyError("downloaded zip file too large", { transient: false });
     }
     const budget = this.#opts.budget;
-    let reserved = length !== undefined && budget.tryTake(length) ? length : 0;
-    const buf = reserved ? new Uint8Array(length!) : undefined;
-    let chunks: Uint8Array[] | undefined = reserved ? undefined : [];
-    let file: Deno.FsFile | undefined;
-    let fileName: string | undefined;
+    if (length !== undefined && budget.tryTake(length)) {
+      try {
+        return { kind: "bytes", bytes: await readExactly(body, length), reserved: length };
+      } catch (e) {
+        budget.give(length);
+        throw e;
+      }
+    }
+    const fileName = tempFile();
+    const file = await Deno.open(fileName, { write: true, createNew: true, mode: 0o644 });
     let size = 0;
     try {
-      for await (const chunk of stream) {
-        if (size + chunk.length > MAX_ZIP_FILE) {
+      await body.forEach(async (bytes) => {
+        size += bytes.length;
+        if (size > MAX_ZIP_FILE) {
           throw new ProxyError("downloaded zip file too large", { transient: false });
         }
-        if (buf) {
-          if (size + chunk.length > buf.length) {
-            throw new ProxyError("body is longer than its Content-Length", { transient: true });
-          }
-          buf.set(chunk, size);
-        } else if (chunks && budget.tryTake(chunk.length)) {
-          reserved += chunk.length;
-          chunks.push(chunk);
-        } else {
-          if (!file) {
-            fileName = tempFile();
-            file = await Deno.open(fileName, { write: true, createNew: true, mode: 0o644 });
-            for (const c of chunks ?? []) await writeAll(file, c);
-            budget.give(reserved);
-            reserved = 0;
-            chunks = undefined;
-          }
-          await writeAll(file, chunk);
-        }
-        size += chunk.length;
-      }
-      if (length !== undefined && size !== length) {
-        throw new ProxyError(`body ended after ${size} of ${length} bytes`, { transient: true });
-      }
-      if (file) {
-        file.close();
-        file = undefined;
-        return { kind: "tempFile", file: fileName!, size };
-      }
-      const bytes = buf ?? concat(chunks!, size);
-      return { kind: "bytes", bytes, reserved };
+        await writeAll(file, bytes);
+      });
+      if (length !== undefined && size !== length) throw lengthMismatch(size, length);
     } catch (e) {
-      budget.give(reserved);
-      file?.close();
-      if (fileName) await Deno.remove(fileName).catch(() => {});
+      file.close();
+      await Deno.remove(fileName).catch(() => {});
       throw e;
     }
+    file.close();
+    return { kind: "tempFile", file: fileName, size };
   }
+}
+
+/** Reads a body of `length` bytes into one buffer of that size, read into in place. */
+async function readExactly(body: ByteBody, length: number): Promise<Uint8Array> {
+  let buffer = new ArrayBuffer(length);
+  for (let size = 0; size < length;) {
+    const got = await body.read(new Uint8Array(buffer, size, length - size));
+    if (!got) throw lengthMismatch(size, length);
+    size += got.length;
+    buffer = got.buffer as ArrayBuffer;
+  }
+  if (await body.read(new Uint8Array(1))) throw lengthMismatch(length + 1, length);
+  return new Uint8Array(buffer);
+}
+
+function lengthMismatch(size: number, length: number): ProxyError {
+  return new ProxyError(
+    size < length
+      ? `body ended after ${size} of ${length} bytes`
+      : "body is longer than its Content-Length",
+    { transient: true },
+  );
 }
 
 /** Go's `url.PathEscape` with `%2F` kept as `/`, as the go command builds proxy URLs. */
@@ -367,16 +374,28 @@ export function goPathEscape(s: string): string {
   return out;
 }
 
-/** Aborts its signal when `feed` has not been called for `timeoutMs`. */
+/**
+ * Aborts its signal when `feed` has not been called for `timeoutMs`. Feeding only notes the
+ * time: the one timer re-arms itself for what is left when it fires early.
+ */
 class Watchdog {
   readonly #controller = new AbortController();
   readonly #timeoutMs: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #fed = performance.now();
   #headers = false;
 
   constructor(timeoutMs: number) {
     this.#timeoutMs = timeoutMs;
-    this.feed();
+    this.#arm(timeoutMs);
+  }
+
+  #arm(ms: number): void {
+    this.#timer = setTimeout(() => {
+      const idle = performance.now() - this.#fed;
+      if (idle >= this.#timeoutMs) this.#controller.abort();
+      else this.#arm(this.#timeoutMs - idle);
+    }, ms);
   }
 
   get signal(): AbortSignal {
@@ -398,30 +417,12 @@ class Watchdog {
   }
 
   feed(): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#controller.abort(), this.#timeoutMs);
+    this.#fed = performance.now();
   }
 
   stop(): void {
     clearTimeout(this.#timer);
   }
-}
-
-function watchBody(
-  body: ReadableStream<Uint8Array>,
-  watchdog: Watchdog,
-  onBytes?: (n: number) => void,
-): ReadableStream<Uint8Array> {
-  return body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        watchdog.feed();
-        onBytes?.(chunk.length);
-        controller.enqueue(chunk);
-      },
-    }),
-    { signal: watchdog.signal },
-  );
 }
 
 function classify(
@@ -495,15 +496,4 @@ function numberOrUndefined(v: string | null): number | undefined {
   if (v === null) return undefined;
   const n = Number(v);
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }

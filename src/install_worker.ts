@@ -14,5 +14,9 @@ self.onmessage = async (e: MessageEvent<{ id: number; job: InstallJob }>) => {
   } catch (err) {
     const error = err as Error & { rule?: string };
     self.postMessage({ id, error: { name: error.name, message: error.message, rule: error.rule } });
+  } finally {
+    // The zip was transferred here and is on disk now, or failed: detaching frees its memory
+    // at once, where dropping it would keep it until this isolate's next full collection.
+    if (job.zip.kind === "bytes") (job.zip.bytes.buffer as ArrayBuffer).transfer(0);
   }
 };

@@ -38,7 +38,7 @@ export interface PrefetchOptions {
   retries?: number;
   /** Abort and retry a body that delivers nothing for this long. Default 30 000 ms. */
   stallTimeoutMs?: number;
-  /** Bytes of zip bodies held in memory at most; larger ones stream to temp files. Default 32 MiB. */
+  /** Bytes of zip bodies held in memory at most; larger ones stream to temp files. Default 8 MiB. */
   memoryBudget?: number;
   /** Plan only: report what would be fetched, fetch nothing. */
   dryRun?: boolean;
@@ -61,7 +61,7 @@ export class SetupError extends Error {
   override name = "SetupError";
 }
 
-const MEMORY_BUDGET = 32 * 1024 * 1024;
+const MEMORY_BUDGET = 8 * 1024 * 1024;
 
 /** What a run works from: the go environment, the cache, and the project's go.sum files. */
 export interface Setup {

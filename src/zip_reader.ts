@@ -18,7 +18,8 @@ export interface ZipSource {
   readonly size: number;
   /**
    * Returns `length` bytes starting at `offset`; throws {@linkcode ZipFormatError} if the range
-   * is outside the archive. The result may share memory with the source: do not modify it.
+   * is outside the archive. The result may share memory with the source, and may be reused
+   * by the next read: do not modify it, and do not keep it across reads.
    */
   read(offset: number, length: number): Uint8Array;
 }
@@ -106,7 +107,8 @@ export function bytesSource(bytes: Uint8Array): ZipSource {
 
 /**
  * A {@linkcode ZipSource} over an open file of `size` bytes, read with `seekSync` and `readSync`.
- * The caller keeps ownership of the file and closes it.
+ * Reads of up to 1 MiB land in one buffer that each read reuses, so inflating a zip from a
+ * file allocates nothing per entry. The caller keeps ownership of the file and closes it.
  *
  * @example
  * ```ts
@@ -115,11 +117,14 @@ export function bytesSource(bytes: Uint8Array): ZipSource {
  * ```
  */
 export function fileSource(file: Deno.FsFile, size: number): ZipSource {
+  let scratch: Uint8Array | undefined;
   return {
     size,
     read(offset: number, length: number): Uint8Array {
       checkRange(size, offset, length);
-      const buf = new Uint8Array(length);
+      const buf = length > SLICE_SIZE
+        ? new Uint8Array(length)
+        : (scratch ??= new Uint8Array(Math.min(size, SLICE_SIZE))).subarray(0, length);
       file.seekSync(offset, Deno.SeekMode.Start);
       for (let done = 0; done < length;) {
         const n = file.readSync(buf.subarray(done));
