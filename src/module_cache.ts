@@ -45,14 +45,24 @@ export function modulePaths(root: string, path: string, version: string): Module
   return { atV, base: join(atV, ev), dir: join(root, `${ep}@${ev}`) };
 }
 
-/** Reads what the cache holds for a module version, with stats only (and the small `.mod`). */
+/**
+ * Reads what the cache holds for a module version: one listing of the `@v` directory (on a
+ * cold cache, one failed call), then the small `.mod` and a stat of the tree if listed.
+ */
 export async function readCacheState(p: ModulePaths): Promise<CacheState> {
-  const [dirComplete, info, mod] = await Promise.all([
-    isDirComplete(p),
-    statOrNull(p.base + ".info"),
-    Deno.readFile(p.base + ".mod").catch(notFoundAsUndefined),
+  let names: Set<string>;
+  try {
+    names = new Set((await Array.fromAsync(Deno.readDir(p.atV))).map((e) => e.name));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { dirComplete: false, hasInfo: false };
+    throw e;
+  }
+  const listed = (ext: string) => names.has(p.base.slice(p.atV.length + 1) + ext);
+  const [dir, mod] = await Promise.all([
+    listed(".ziphash") && !listed(".partial") ? statOrNull(p.dir) : null,
+    listed(".mod") ? Deno.readFile(p.base + ".mod").catch(notFoundAsUndefined) : undefined,
   ]);
-  return { dirComplete, hasInfo: !!info, mod };
+  return { dirComplete: !!dir?.isDirectory, hasInfo: listed(".info"), mod };
 }
 
 /** Whether go would consider the extracted tree complete (spec: `DownloadDir`). */
