@@ -21,6 +21,8 @@ export interface GoEnv {
   modcacherw: boolean;
   /** The value of -mod=... in GOFLAGS, or "" if unset. */
   mod: string;
+  /** Go's `cfg.SumdbDir`: `pkg/sumdb` in the first GOPATH entry, or "" when there is none. */
+  sumdbDir: string;
 }
 
 /** A go environment setting that the go command itself would reject. */
@@ -103,6 +105,7 @@ export function resolveGoEnv(inputs: GoEnvInputs): GoEnv {
     GOENV: userFile ?? "",
     GOINSECURE: get("GOINSECURE"),
     ...goFlagSettings(parseGoFlags(GOFLAGS)),
+    sumdbDir: firstGopath === "" ? "" : path.join(firstGopath, "pkg/sumdb"),
   };
 }
 

@@ -8,7 +8,7 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Host } from "./host.ts";
-import { loadSetup, type PrefetchOptions, SetupError } from "./prefetch.ts";
+import { loadSetup, type PrefetchOptions, SetupError, toolchainVersion } from "./prefetch.ts";
 import { parseProxyList } from "./proxy_list.ts";
 
 /** The message for the first of `needs` that is not granted, or undefined when all are. */
@@ -49,11 +49,15 @@ export function permissionErrorMessage(error: unknown): string | undefined {
  * What a run over `options` needs besides the environment and the umask (which fail loudly
  * when missing): reading the project and its go.sum files; for a prefetch also reading
  * GOMODCACHE and, unless a dry run, writing it and the network for each proxy (reading, for
- * a `file://` one). A setup error stops the list: the run reports it. Nothing is listed when
- * all of these are granted without a scope, so such a run discovers its project only once.
+ * a `file://` one), and when a toolchain is fetched writing go's sumdb directory. A setup
+ * error stops the list: the run reports it. Nothing is listed when all of these are granted
+ * without a scope, so such a run discovers its project only once.
  */
 export function runNeeds(
-  options: Pick<PrefetchOptions, "dir" | "recursive" | "env" | "gomodcache" | "proxy" | "dryRun">,
+  options: Pick<
+    PrefetchOptions,
+    "dir" | "recursive" | "env" | "gomodcache" | "proxy" | "dryRun" | "toolchain"
+  >,
   host: Host,
   run: "prefetch" | "sums",
 ): Deno.PermissionDescriptor[] {
@@ -76,6 +80,16 @@ export function runNeeds(
   needs.push({ name: "read", path: setup.gomodcache });
   if (options.dryRun) return needs;
   needs.push({ name: "write", path: setup.gomodcache });
+  let toolchain;
+  try {
+    toolchain = toolchainVersion(options, setup, host);
+  } catch (e) {
+    if (e instanceof SetupError) return needs;
+    throw e;
+  }
+  if (toolchain !== undefined && setup.env.sumdbDir !== "") {
+    needs.push({ name: "write", path: setup.env.sumdbDir });
+  }
   let proxies;
   try {
     proxies = parseProxyList(options.proxy ?? setup.env.GOPROXY, setup.env.GONOPROXY);

@@ -151,8 +151,12 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
   const toolchain = toolchainVersion(options, setup, host);
   const toolchainRun = toolchain === undefined ? undefined : prefetchToolchain({
     root: gomodcache,
+    sumdbDir: env.sumdbDir,
     version: toolchain,
     gosumdb: env.GOSUMDB,
+    gonosumdb: env.GONOSUMDB,
+    goproxy,
+    gitHttpUserAgent: processEnv.GIT_HTTP_USER_AGENT,
     proxies,
     umask: host.umask,
     retries: options.retries ?? 4,
@@ -218,8 +222,16 @@ function proxyEntries(goproxy: string, env: GoEnv, host: Host, warnings: string[
   }
 }
 
-/** The `golang.org/toolchain` version to fetch beside the modules, if any. */
-function toolchainVersion(options: PrefetchOptions, setup: Setup, host: Host): string | undefined {
+/**
+ * The `golang.org/toolchain` version a run fetches beside the modules, if any.
+ *
+ * @throws {SetupError} when `options.toolchain` is not a Go toolchain name.
+ */
+export function toolchainVersion(
+  options: Pick<PrefetchOptions, "toolchain">,
+  setup: Setup,
+  host: Host,
+): string | undefined {
   const { project, env } = setup;
   const modDir = project.mode === "module" ? project.modules[0] : setup.dir;
   try {

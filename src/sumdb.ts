@@ -1,18 +1,18 @@
 /**
- * Checksum database lookups, as go's `x/mod/sumdb` client makes them: GOSUMDB parsing,
- * finding the database through the proxies' `/sumdb/<name>/supported`, and checking the
- * signed tree note of a `/lookup` answer with the database's Ed25519 key.
- *
- * The signed tree head is checked; the record's inclusion in that tree (tiles) is not.
+ * Checksum database lookups as the go command makes them (`modfetch/sumdb.go`): when the
+ * database is consulted, GOSUMDB parsing (`dbDial`), and a lookup through
+ * {@link SumDbClient} over go's own on-disk sumdb state, so that what it checks and writes
+ * is what the go command would check and write.
  *
  * @module
  */
-import { Buffer } from "node:buffer";
-import { createHash } from "node:crypto";
-import { escapePath, escapeVersion } from "./module_path.ts";
+import { matchPrefixPatterns } from "./module_path.ts";
 import type { ProxyEntry } from "./proxy_list.ts";
+import { parseVerifierKey } from "./signed_note.ts";
+import { SumDbClient } from "./sumdb_client.ts";
+import { sumDbStore } from "./sumdb_store.ts";
 
-/** A lookup failed, or its answer could not be trusted. */
+/** GOSUMDB names no usable database, or a lookup failed or could not be trusted. */
 export class SumDbError extends Error {
   /** `"SumDbError"`. */
   override name = "SumDbError";
@@ -43,98 +43,92 @@ export interface SumDb {
  * ```
  */
 export function parseGoSumDb(gosumdb: string): SumDb {
+  if (gosumdb === "sum.golang.google.cn") gosumdb = "sum.golang.org https://sum.golang.google.cn";
   if (gosumdb === "off") throw new SumDbError("checksum database disabled by GOSUMDB=off");
-  if (gosumdb === "sum.golang.google.cn") {
-    return { name: "sum.golang.org", key: SUM_GOLANG_ORG, url: "https://sum.golang.google.cn" };
-  }
-  const fields = (gosumdb === "sum.golang.org" ? SUM_GOLANG_ORG : gosumdb).split(/\s+/)
-    .filter((f) => f !== "");
+  const fields = gosumdb.split(/\s+/).filter((f) => f !== "");
+  if (fields[0] === "sum.golang.org") fields[0] = SUM_GOLANG_ORG;
   if (fields.length === 0) throw new SumDbError("missing GOSUMDB");
-  if (fields.length > 2) throw new SumDbError(`invalid GOSUMDB: too many fields`);
+  if (fields.length > 2) throw new SumDbError("invalid GOSUMDB: too many fields");
   const key = fields[0];
-  const name = key.split("+")[0];
-  if (!key.includes("+")) throw new SumDbError(`invalid GOSUMDB: no key for database ${name}`);
-  parseVerifierKey(key);
-  return { name, key, url: fields[1]?.replace(/\/$/, "") };
+  let name: string;
+  try {
+    name = parseVerifierKey(key).name;
+  } catch (e) {
+    throw new SumDbError(`invalid GOSUMDB: ${(e as Error).message}`);
+  }
+  if (!/^[^/?#@\s\\%]+(\/[^?#\s\\%]*)?$/.test(name) || name.endsWith("/")) {
+    throw new SumDbError(`invalid sumdb name (must be host[/path]): ${name}`);
+  }
+  const url = fields[1];
+  if (url !== undefined && !URL.canParse(url)) throw new SumDbError("invalid GOSUMDB URL");
+  return { name, key, url: url?.replace(/\/$/, "") };
 }
 
-/** A parsed verifier key. */
-interface VerifierKey {
-  name: string;
-  hash: number;
-  publicKey: Uint8Array<ArrayBuffer>;
-}
-
-function parseVerifierKey(vkey: string): VerifierKey {
-  const bad = (why: string) => new SumDbError(`invalid GOSUMDB key ${vkey}: ${why}`);
-  const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/=]+)$/.exec(vkey);
-  if (!m) throw bad("want name+hash+key");
-  const [, name, hashHex, data] = m;
-  const raw = new Uint8Array(Buffer.from(data, "base64"));
-  if (raw.length !== 33 || raw[0] !== 1) throw bad("not an Ed25519 key");
-  const hash = parseInt(hashHex, 16);
-  if (keyHash(name, raw) !== hash) throw bad("hash does not match the key");
-  return { name, hash, publicKey: raw.slice(1) };
-}
-
-function keyHash(name: string, algAndKey: Uint8Array): number {
-  const digest = createHash("sha256").update(name + "\n").update(algAndKey).digest();
-  return digest.readUInt32BE(0);
+/** The settings {@link useSumDb} reads. */
+export interface SumDbSettings {
+  /** GOSUMDB. */
+  gosumdb: string;
+  /** GONOSUMDB (defaulting to GOPRIVATE). */
+  gonosumdb: string;
+  /** GOPROXY as in effect. */
+  goproxy: string;
+  /** GIT_HTTP_USER_AGENT from the environment. */
+  gitHttpUserAgent?: string;
 }
 
 /**
- * Checks a signed note (text, blank line, `— name base64(keyhash||sig)` lines) for a valid
- * signature by `key`, as `note.Open` does, and returns its text.
+ * Whether the go command checks `path` against the checksum database (go's `useSumDB`):
+ * unless GOSUMDB is off or GONOSUMDB matches; but always for `golang.org/toolchain`, which
+ * no go.sum lists, except when GOPROXY is a single `file://` URL (testing a distpack) or
+ * GIT_HTTP_USER_AGENT names proxy.golang.org (the proxy fetching it for itself).
  *
- * @throws {SumDbError} when the note is malformed or carries no valid signature by `key`.
+ * @example
+ * ```ts
+ * import { useSumDb } from "./sumdb.ts";
+ * useSumDb("golang.org/toolchain", { gosumdb: "off", gonosumdb: "", goproxy: "https://proxy.golang.org" });
+ * // true: the lookup then fails with "checksum database disabled by GOSUMDB=off"
+ * ```
  */
-export async function openNote(note: string, key: string): Promise<string> {
-  const k = parseVerifierKey(key);
-  const split = note.lastIndexOf("\n\n");
-  if (split < 0 || !note.endsWith("\n")) throw new SumDbError("malformed signed note");
-  const text = note.slice(0, split + 1);
-  const publicKey = await crypto.subtle.importKey("raw", k.publicKey, "Ed25519", false, [
-    "verify",
-  ]);
-  for (const line of note.slice(split + 2, -1).split("\n")) {
-    const m = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
-    if (!m) throw new SumDbError(`malformed signature line in signed note: ${line}`);
-    const sig = new Uint8Array(Buffer.from(m[2], "base64"));
-    if (m[1] !== k.name || sig.length !== 68) continue;
-    if (new DataView(sig.buffer).getUint32(0) !== k.hash) continue;
-    const ok = await crypto.subtle.verify(
-      "Ed25519",
-      publicKey,
-      sig.subarray(4),
-      new TextEncoder().encode(text),
-    );
-    if (!ok) throw new SumDbError(`invalid signature by ${k.name} on the signed tree note`);
-    return text;
+export function useSumDb(path: string, settings: SumDbSettings): boolean {
+  if (
+    path === "golang.org/toolchain" &&
+    !(settings.goproxy.startsWith("file://") && !/[,|]/.test(settings.goproxy)) &&
+    !(settings.gitHttpUserAgent ?? "").includes("proxy.golang.org")
+  ) {
+    return true;
   }
-  throw new SumDbError(`signed tree note has no signature by ${k.name}`);
+  return settings.gosumdb !== "off" && !matchPrefixPatterns(settings.gonosumdb, path);
 }
 
-/** How {@link lookupSumDb} reaches the database. */
+/** How {@link lookupSumDb} reaches the database and where go keeps its state. */
 export interface LookupOptions {
   /** The database. */
   db: SumDb;
   /** The GOPROXY list, tried for `/sumdb/<name>/supported` when `db.url` is unset. */
   proxies: ProxyEntry[];
+  /** GOMODCACHE, absolute: checked lookups and tiles are cached under `cache/download/sumdb`. */
+  gomodcache: string;
+  /** Go's `$GOPATH/pkg/sumdb` (first GOPATH entry), where the latest tree head is kept. */
+  sumdbDir: string;
   /** Cancels the requests. */
   signal?: AbortSignal;
 }
 
 /**
- * Looks `path@version` up in the checksum database and returns the hashes its record holds
- * for the zip, after checking the signature on the tree note that comes with it.
+ * Looks `path@version` up in the checksum database as the go command does and returns the
+ * h1 hashes its record holds for the zip. The record, the tiles proving it and a newer
+ * tree head are written to go's sumdb state, so a later lookup (by goprefetch or go) needs no
+ * network; one go has cached already is answered from the cache.
  *
- * @throws {SumDbError} naming the module when the lookup fails or cannot be trusted.
+ * @throws {SumDbError} naming the module when the lookup fails, cannot be trusted, or the
+ * record has no hash for the zip.
  * @example
  * ```ts
- * const db = parseGoSumDb("sum.golang.org");
  * const hashes = await lookupSumDb("golang.org/toolchain", "v0.0.1-go1.22.3.linux-amd64", {
- *   db,
+ *   db: parseGoSumDb("sum.golang.org"),
  *   proxies: parseProxyList("https://proxy.golang.org", ""),
+ *   gomodcache: "/home/me/go/pkg/mod",
+ *   sumdbDir: "/home/me/go/pkg/sumdb",
  * });
  * ```
  */
@@ -143,62 +137,16 @@ export async function lookupSumDb(
   version: string,
   opts: LookupOptions,
 ): Promise<string[]> {
-  const id = `${path}@${version}`;
+  const store = sumDbStore({ ...opts, name: opts.db.name, url: opts.db.url });
   try {
-    const base = await findBase(opts);
-    const url = `${base.url}/lookup/${escapePath(path)}@${escapeVersion(version)}`;
-    const res = await get(url, base.authorization, opts.signal);
-    if (res.status !== 200) {
-      throw new SumDbError(`${url}: ${res.status} ${res.statusText}`.trim());
-    }
-    const answer = await res.text();
-    const first = answer.indexOf("\n");
-    const blank = answer.indexOf("\n\n", first);
-    if (first < 0 || !/^\d+$/.test(answer.slice(0, first)) || blank < 0) {
-      throw new SumDbError("malformed lookup answer");
-    }
-    await openNote(answer.slice(blank + 2), opts.db.key);
-    const hashes = answer.slice(first + 1, blank + 1).split("\n")
-      .map((line) => line.split(" "))
-      .filter((f) => f.length === 3 && f[0] === path && f[1] === version)
-      .map((f) => f[2]);
+    const lines = await new SumDbClient(opts.db.key, store).lookup(path, version);
+    const hashes = lines.map((line) => line.split(" ")[2]).filter((h) => h?.startsWith("h1:"));
     if (hashes.length === 0) throw new SumDbError("checksum missing from sumdb response");
     return hashes;
   } catch (e) {
-    if (!(e instanceof SumDbError)) throw e;
-    throw new SumDbError(`${id}: verifying module: ${opts.db.name}: ${e.message}`);
+    if (opts.signal?.aborted) throw e;
+    throw new SumDbError(
+      `${path}@${version}: verifying module: ${opts.db.name}: ${(e as Error).message}`,
+    );
   }
-}
-
-interface Base {
-  url: string;
-  authorization?: (url: string) => string | undefined;
-}
-
-/** Go's `initBase`: the first proxy that supports the database, else the database itself. */
-async function findBase(opts: LookupOptions): Promise<Base> {
-  if (opts.db.url) return { url: opts.db.url };
-  for (const entry of opts.proxies) {
-    if (entry.kind !== "url") continue;
-    const url = `${entry.url}/sumdb/${opts.db.name}`;
-    const res = await get(`${url}/supported`, entry.authorization, opts.signal).catch((e) => {
-      if (opts.signal?.aborted || !entry.url.startsWith("file:")) throw e;
-      return undefined;
-    });
-    await res?.body?.cancel();
-    if (res?.status === 200) return { url, authorization: entry.authorization };
-    if (res && res.status !== 404 && res.status !== 410 && !entry.fallBackOnError) {
-      throw new SumDbError(`${url}/supported: ${res.status} ${res.statusText}`.trim());
-    }
-  }
-  return { url: `https://${opts.db.name}` };
-}
-
-function get(
-  url: string,
-  authorization: ((url: string) => string | undefined) | undefined,
-  signal: AbortSignal | undefined,
-): Promise<Response> {
-  const auth = authorization?.(url);
-  return fetch(url, { headers: auth ? { authorization: auth } : {}, signal });
 }

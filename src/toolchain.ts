@@ -7,15 +7,23 @@
  * @module
  */
 import { join } from "node:path";
+import { hashZipFile } from "./dirhash.ts";
 import { compareGoVersions, goDirective } from "./go_mod.ts";
 import { ProxyClient } from "./goproxy.ts";
 import type { Host } from "./host.ts";
 import { ChecksumMismatchError, installModule } from "./installer.ts";
-import { isDirComplete, lockVersion, mkdirAll, modulePaths } from "./module_cache.ts";
+import {
+  isDirComplete,
+  lockVersion,
+  mkdirAll,
+  type ModulePaths,
+  modulePaths,
+  writeAll,
+} from "./module_cache.ts";
 import type { ProxyEntry } from "./proxy_list.ts";
 import type { ModuleRecord } from "./report.ts";
 import { MemoryBudget } from "./semaphore.ts";
-import { lookupSumDb, parseGoSumDb } from "./sumdb.ts";
+import { lookupSumDb, parseGoSumDb, type SumDb, SumDbError, useSumDb } from "./sumdb.ts";
 
 /** The module every Go toolchain is published as. */
 export const TOOLCHAIN_MODULE = "golang.org/toolchain";
@@ -117,8 +125,16 @@ export interface ToolchainOptions {
   root: string;
   /** The module version, from {@link toolchainVersion}. */
   version: string;
+  /** Go's `$GOPATH/pkg/sumdb` (first GOPATH entry, "" when unset): the `latest` tree head. */
+  sumdbDir: string;
   /** GOSUMDB. */
   gosumdb: string;
+  /** GONOSUMDB (defaulting to GOPRIVATE); go ignores it for the toolchain unless GOPROXY is a `file://` URL. */
+  gonosumdb: string;
+  /** GOPROXY as in effect, for go's exception when it is a single `file://` URL. */
+  goproxy: string;
+  /** GIT_HTTP_USER_AGENT, for go's exception when it names proxy.golang.org. */
+  gitHttpUserAgent?: string;
   /** The GOPROXY list. */
   proxies: ProxyEntry[];
   /** The process umask. */
@@ -136,16 +152,21 @@ export interface ToolchainOptions {
 }
 
 /**
- * Downloads and installs the toolchain module unless the cache already holds it, checking
- * the zip's h1 against the checksum database's record. Never throws: failures are reported
- * in the record, and leave nothing installed.
+ * Downloads and installs the toolchain module unless the cache already holds it, as go's
+ * `Exec` would: the zip's h1 must be the one the checksum database records (a cached
+ * toolchain's `.ziphash` is checked too), the lookup going through go's own sumdb state
+ * (inclusion and consistency proofs, cached lookup, tiles and latest tree head). Never
+ * throws: failures are reported in the record, and leave nothing installed or changed.
  *
  * @example
  * ```ts
  * const record = await prefetchToolchain({
  *   root: "/home/me/go/pkg/mod",
+ *   sumdbDir: "/home/me/go/pkg/sumdb",
  *   version: toolchainVersion("go1.22.3", "linux", "amd64"),
  *   gosumdb: "sum.golang.org",
+ *   gonosumdb: "",
+ *   goproxy: "https://proxy.golang.org,direct",
  *   proxies: parseProxyList("https://proxy.golang.org,direct", ""),
  *   umask: 0o022, retries: 4, stallTimeoutMs: 30_000, memoryBudget: 32 << 20, dryRun: false,
  * });
@@ -153,6 +174,7 @@ export interface ToolchainOptions {
  */
 export async function prefetchToolchain(opts: ToolchainOptions): Promise<ModuleRecord> {
   const started = performance.now();
+  const id = `${TOOLCHAIN_MODULE}@${opts.version}`;
   const record: ModuleRecord = {
     path: TOOLCHAIN_MODULE,
     version: opts.version,
@@ -170,38 +192,90 @@ export async function prefetchToolchain(opts: ToolchainOptions): Promise<ModuleR
     return record;
   };
   const p = modulePaths(opts.root, TOOLCHAIN_MODULE, opts.version);
-  if (await isDirComplete(p)) return finish("cached");
-  if (opts.dryRun) return finish("planned");
+  const cached = await isDirComplete(p);
+  if (opts.dryRun) return finish(cached ? "cached" : "planned");
   try {
-    await install(opts, p, record);
-    return finish("fetched");
+    if (cached) await verifyCached(opts, p);
+    else await install(opts, p, record);
+    return finish(cached ? "cached" : "fetched");
   } catch (e) {
-    const id = `${TOOLCHAIN_MODULE}@${opts.version}`;
     const message = (e as Error).message;
     return finish("failed", message.startsWith(id) ? message : `${id}: ${message}`);
   }
 }
 
+/** The database to check the toolchain against, or undefined when go would not check it. */
+function sumDbFor(opts: ToolchainOptions): SumDb | undefined {
+  if (!useSumDb(TOOLCHAIN_MODULE, opts)) return undefined;
+  try {
+    return parseGoSumDb(opts.gosumdb);
+  } catch (e) {
+    throw new SumDbError(
+      `${TOOLCHAIN_MODULE}@${opts.version}: verifying module: ${(e as Error).message}`,
+    );
+  }
+}
+
+function lookup(opts: ToolchainOptions, db: SumDb, signal?: AbortSignal): Promise<string[]> {
+  return lookupSumDb(TOOLCHAIN_MODULE, opts.version, {
+    db,
+    proxies: opts.proxies,
+    gomodcache: opts.root,
+    sumdbDir: opts.sumdbDir,
+    signal,
+  });
+}
+
+/**
+ * Go's `checkMod` for a toolchain already in the cache: its `.ziphash` (recomputed from the
+ * `.zip` and rewritten when it is not a well-formed hash) must be in the checksum database.
+ */
+async function verifyCached(opts: ToolchainOptions, p: ModulePaths): Promise<void> {
+  const db = sumDbFor(opts);
+  if (db === undefined) return;
+  const ziphash = p.base + ".ziphash";
+  const data = new TextDecoder().decode(await Deno.readFile(ziphash)).trim();
+  const valid = data.length === 47 && !data.includes("\0");
+  const h1 = valid ? data : await hashZipFile(p.base + ".zip");
+  if (!h1.startsWith("h1:")) throw new SumDbError(`unexpected ziphash: ${JSON.stringify(h1)}`);
+  const hashes = await lookup(opts, db, opts.signal);
+  if (!hashes.includes(h1)) {
+    throw new ChecksumMismatchError(
+      `${TOOLCHAIN_MODULE}@${opts.version}: checksum mismatch: the cached zip has ${h1}, ` +
+        `the checksum database ${db.name} has ${hashes.join(" or ")}; ` +
+        "the cache was left as it is. Remove the toolchain with go clean -modcache, or check GOSUMDB.",
+    );
+  }
+  if (!valid) {
+    const f = await Deno.open(ziphash, { write: true, create: true, truncate: true, mode: 0o666 });
+    try {
+      await writeAll(f, new TextEncoder().encode(h1));
+    } finally {
+      f.close();
+    }
+  }
+}
+
 async function install(
   opts: ToolchainOptions,
-  p: ReturnType<typeof modulePaths>,
+  p: ModulePaths,
   record: ModuleRecord,
 ): Promise<void> {
   const signal = opts.signal ?? new AbortController().signal;
-  const db = parseGoSumDb(opts.gosumdb);
+  const db = sumDbFor(opts);
   const client = new ProxyClient({
     entries: opts.proxies,
     concurrency: 2,
     retries: opts.retries,
     stallTimeoutMs: opts.stallTimeoutMs,
     requestTimeoutMs: 10 * 60_000,
-    budget: new MemoryBudget(opts.memoryBudget),
+    budget: new MemoryBudget(db === undefined ? 0 : opts.memoryBudget),
     signal,
   });
   await mkdirAll(p.atV);
   const tempFile = () => `${p.base}.zip${Math.floor(Math.random() * 1e9)}.tmp`;
   const [hashes, fetched] = await Promise.allSettled([
-    lookupSumDb(TOOLCHAIN_MODULE, opts.version, { db, proxies: opts.proxies, signal }),
+    db === undefined ? Promise.resolve(undefined) : lookup(opts, db, signal),
     client.fetchZip(TOOLCHAIN_MODULE, opts.version, tempFile),
   ]);
   if (fetched.status === "fulfilled") {
@@ -214,6 +288,9 @@ async function install(
     if (hashes.status === "rejected") throw hashes.reason;
     if (fetched.status === "rejected") throw fetched.reason;
     const body = fetched.value.body;
+    // Without a database the zip went to a temp file (no memory budget), hashed first as go does.
+    const zipHashes = hashes.value ??
+      (body.kind === "tempFile" ? [await hashZipFile(body.file)] : []);
     const lock = await lockVersion(p, opts.umask);
     try {
       if (await isDirComplete(p)) return;
@@ -221,7 +298,7 @@ async function install(
         root: opts.root,
         path: TOOLCHAIN_MODULE,
         version: opts.version,
-        zipHashes: hashes.value,
+        zipHashes,
         modcacherw: false,
         umask: opts.umask,
         zip: body.kind === "bytes"
@@ -232,7 +309,7 @@ async function install(
         const got = /the downloaded zip has (h1:\S+),/.exec(e.message)?.[1];
         throw new ChecksumMismatchError(
           `${TOOLCHAIN_MODULE}@${opts.version}: checksum mismatch: the downloaded zip has ${got}, ` +
-            `the checksum database ${db.name} has ${hashes.value.join(" or ")}; ` +
+            `the checksum database ${db?.name} has ${zipHashes.join(" or ")}; ` +
             "nothing was written to the cache.",
         );
       });

@@ -82,6 +82,24 @@ Deno.test("permissions: a --json file and the step summary must be writable too"
   });
 });
 
+Deno.test("permissions: a toolchain fetch needs go's sumdb directory writable, named up front", async () => {
+  await withBox(async (box) => {
+    const flags = Object.values(minimalFlags(box));
+    const sumdb = join(box.tmp, "home", "gopath", "pkg", "sumdb");
+    const r = await runCli(["--toolchain", "go1.99.1", "."], {
+      cwd: box.project,
+      env: box.env(),
+      flags,
+    });
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(
+      r.stderr,
+      `goprefetch: needs --allow-write=${sumdb} (Requires write access to "${sumdb}")\n`,
+    );
+    assert.deepEqual(box.proxy.requests, [], "nothing was fetched");
+  });
+});
+
 Deno.test("permissions: cache-key needs only --allow-read, --allow-env and --allow-sys", async () => {
   await withBox(async (box) => {
     const flags = ["--allow-read", "--allow-env", "--allow-sys"];

@@ -1,0 +1,233 @@
+/**
+ * Where the go command keeps and gets checksum database data (its `dbClient` in
+ * `modfetch/sumdb.go`): the latest signed tree head in `<sumdbDir>/<name>/latest`, checked
+ * lookups and tiles under `$GOMODCACHE/cache/download/sumdb/<name>/`, all read and written
+ * under `flock` with mode 0666 (less the umask) as `lockedfile` does, and the database
+ * reached through the first proxy that supports it, else directly.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { dirname, join } from "node:path";
+import { mkdirAll, writeAll } from "./module_cache.ts";
+import type { ProxyEntry } from "./proxy_list.ts";
+import { redactUrl } from "./proxy_list.ts";
+import { sameBytes } from "./tlog.ts";
+import { type SumDbOps, WriteConflictError } from "./sumdb_client.ts";
+
+/** The database could not be reached, or the sumdb state could not be read. */
+export class SumDbAccessError extends Error {
+  /** `"SumDbAccessError"`. */
+  override name = "SumDbAccessError";
+}
+
+/** What {@link sumDbStore} needs to find a database and its on-disk state. */
+export interface SumDbStoreOptions {
+  /** The database name. */
+  name: string;
+  /** The URL GOSUMDB gives, if any; else the proxies and then `https://<name>` are tried. */
+  url?: string;
+  /** The GOPROXY list, probed for `/sumdb/<name>/supported` when `url` is unset. */
+  proxies: ProxyEntry[];
+  /** GOMODCACHE, absolute: lookups and tiles go under `cache/download/sumdb`. */
+  gomodcache: string;
+  /** Go's `$GOPATH/pkg/sumdb` (first GOPATH entry), or "" when GOPATH is unset. */
+  sumdbDir: string;
+  /** Cancels the requests. */
+  signal?: AbortSignal;
+}
+
+interface Base {
+  url: string;
+  authorization?: (url: string) => string | undefined;
+}
+
+/**
+ * The go command's sumdb operations over the file system and the network.
+ *
+ * @example
+ * ```ts
+ * const ops = sumDbStore({
+ *   name: "sum.golang.org",
+ *   proxies: parseProxyList("https://proxy.golang.org,direct", ""),
+ *   gomodcache: "/home/me/go/pkg/mod",
+ *   sumdbDir: "/home/me/go/pkg/sumdb",
+ * });
+ * ```
+ */
+export function sumDbStore(opts: SumDbStoreOptions): SumDbOps {
+  let base: Promise<Base> | undefined;
+  const cacheFile = (file: string) => join(opts.gomodcache, "cache", "download", "sumdb", file);
+  const configFile = (file: string) => {
+    if (opts.sumdbDir === "") {
+      throw new SumDbAccessError("could not locate sumdb file: missing $GOPATH");
+    }
+    return join(opts.sumdbDir, file);
+  };
+  return {
+    async readRemote(path) {
+      base ??= findBase(opts);
+      const { url, authorization } = await base;
+      const target = url + path;
+      const res = await get(target, authorization, opts.signal);
+      if (res.status !== 200) {
+        await res.body?.cancel();
+        throw new SumDbAccessError(`${redactUrl(target)}: ${res.status} ${res.statusText}`.trim());
+      }
+      return new Uint8Array(await res.arrayBuffer());
+    },
+    async readConfig(file) {
+      try {
+        return await lockedRead(configFile(file));
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return new Uint8Array();
+        throw e;
+      }
+    },
+    async writeConfig(file, old, next) {
+      const target = configFile(file);
+      await mkdirAll(dirname(target));
+      const f = await Deno.open(target, { read: true, write: true, create: true, mode: 0o666 });
+      try {
+        await f.lock(true);
+        const data = await readAll(f);
+        if (data.length > 0 && !sameBytes(data, old)) {
+          throw new WriteConflictError("write conflict");
+        }
+        await f.truncate(0);
+        await f.seek(0, Deno.SeekMode.Start);
+        await writeAll(f, next);
+      } finally {
+        f.close();
+      }
+    },
+    async readCache(file) {
+      const data = await lockedRead(cacheFile(file)).catch(() => undefined);
+      return data?.length ? data : undefined;
+    },
+    async writeCache(file, data) {
+      const target = cacheFile(file);
+      try {
+        await mkdirAll(dirname(target));
+        const f = await Deno.open(target, { write: true, create: true, mode: 0o666 });
+        try {
+          await f.lock(true);
+          await f.truncate(0);
+          await writeAll(f, data);
+        } finally {
+          f.close();
+        }
+      } catch {
+        // As go's WriteCache: a cache that cannot be written is simply not kept.
+      }
+    },
+  };
+}
+
+async function lockedRead(path: string): Promise<Uint8Array> {
+  const f = await Deno.open(path, { read: true });
+  try {
+    await f.lock(false);
+    return await readAll(f);
+  } finally {
+    f.close();
+  }
+}
+
+async function readAll(f: Deno.FsFile): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for (;;) {
+    const buf = new Uint8Array(64 * 1024);
+    const n = await f.read(buf);
+    if (n === null) break;
+    chunks.push(buf.subarray(0, n));
+  }
+  const out = new Uint8Array(chunks.reduce((sum, c) => sum + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/**
+ * Go's `initBase` over `TryProxies`: the first proxy answering 200 to
+ * `/sumdb/<name>/supported` serves all sumdb traffic. Not-found answers (404, 410; `direct`,
+ * `off` and `noproxy` count as such) move on, as any error does after a `|`; when only
+ * not-found answers came, the database is reached directly at `https://<name>`. Otherwise
+ * the most telling error is the result.
+ */
+async function findBase(opts: SumDbStoreOptions): Promise<Base> {
+  if (opts.url !== undefined) return { url: opts.url };
+  let best: SumDbAccessError | undefined;
+  let bestRank = 0;
+  for (const entry of opts.proxies) {
+    let error: SumDbAccessError;
+    let notFound = true;
+    if (entry.kind === "url") {
+      const url = `${entry.url}/sumdb/${opts.name}`;
+      const res = await get(`${url}/supported`, entry.authorization, opts.signal).catch((e) => {
+        if (opts.signal?.aborted) throw e;
+        return e as SumDbAccessError;
+      });
+      if (res instanceof Response) await res.body?.cancel();
+      if (res instanceof Response && res.status === 200) {
+        return { url, authorization: entry.authorization };
+      }
+      error = res instanceof Response
+        ? new SumDbAccessError(
+          `${redactUrl(`${url}/supported`)}: ${res.status} ${res.statusText}`.trim(),
+        )
+        : res;
+      notFound = res instanceof Response
+        ? res.status === 404 || res.status === 410
+        : entry.url.startsWith("file:");
+    } else {
+      error = new SumDbAccessError(
+        entry.kind === "noproxy"
+          ? "path does not match GOPRIVATE/GONOPROXY"
+          : "module lookup disabled by GOPROXY=off",
+      );
+    }
+    if (entry.kind === "direct") {
+      [best, bestRank] = [error, 2];
+    } else if (bestRank <= 1 && !notFound) {
+      [best, bestRank] = [error, 1];
+    } else if (bestRank === 0) {
+      best = error;
+    }
+    if (!entry.fallBackOnError && !notFound) break;
+  }
+  if (best !== undefined && bestRank === 1) throw best;
+  return { url: `https://${opts.name}` };
+}
+
+/**
+ * A GET as go's web client makes it: user information in the URL becomes Basic credentials
+ * (sent to that origin only), else the netrc ones apply; errors never show credentials.
+ */
+async function get(
+  url: string,
+  authorization: ((url: string) => string | undefined) | undefined,
+  signal: AbortSignal | undefined,
+): Promise<Response> {
+  const target = new URL(url);
+  const basic = target.username || target.password
+    ? "Basic " + Buffer.from(
+      `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`,
+    ).toString("base64")
+    : undefined;
+  target.username = target.password = "";
+  const auth = basic ?? authorization?.(target.href);
+  try {
+    return await fetch(target, { headers: auth ? { authorization: auth } : {}, signal });
+  } catch (e) {
+    if (signal?.aborted) throw e;
+    const cause = (e as Error).cause;
+    const why = cause instanceof Error
+      ? cause.message.replace(/^error sending request for url \(\S*\): /, "")
+      : (e as Error).message;
+    throw new SumDbAccessError(`${redactUrl(url)}: ${why}`);
+  }
+}
