@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseCommand, processArgs, usage } from "./src/args.ts";
 import { cacheKeyMain } from "./src/cache_key_command.ts";
 import { currentHost } from "./src/host.ts";
 import { fail, processSinks, publish, type Sinks } from "./src/outcome.ts";
@@ -44,7 +44,8 @@ Options:
                          would switch to for go.work or go.mod), checked with GOSUMDB
       --retries N        retries of a failed request that may succeed later (default 4)
       --stall-timeout SECONDS  retry a download that receives nothing for this long (default 30)
-      --json             print the JSON report on stdout (--json=FILE writes it to FILE);
+      --json [FILE]      print the JSON report on stdout, or write it to FILE (--json=FILE,
+                         or --json FILE when FILE ends in .json and is not a directory);
                          on a usage, setup or permission error: {"tool": …, "error": "…"}
   -h, --help             show this help
       --version          print the version
@@ -57,11 +58,12 @@ Exit status: 0 success, 1 a module failed, 2 usage, setup or permission error,
 130 or 143 when stopped by SIGINT or SIGTERM (partial modules are removed first).
 `;
 
-/** Runs the command line with `args`; returns the exit code. */
-export async function main(args: string[]): Promise<number> {
+/** Runs the command line with the arguments `rawArgs`, as given; returns the exit code. */
+export async function main(rawArgs: string[]): Promise<number> {
+  const args = processArgs(rawArgs);
   const sinks = processSinks(args);
   try {
-    if (args[0] === "verify") return await verifyMain(args.slice(1));
+    if (args[0] === "verify") return await verifyMain(args.slice(1), sinks);
     if (args[0] === "cache-key") return cacheKeyMain(args.slice(1), sinks);
     return await prefetchMain(args, sinks);
   } catch (e) {
@@ -72,42 +74,29 @@ export async function main(args: string[]): Promise<number> {
 }
 
 async function prefetchMain(args: string[], sinks: Sinks): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: args.map((a) => a === "--json" ? "--json=-" : a),
-      allowPositionals: true,
-      strict: true,
-      options: {
-        concurrency: { type: "string", short: "c" },
-        verbose: { type: "boolean", short: "v" },
-        quiet: { type: "boolean", short: "q" },
-        "dry-run": { type: "boolean" },
-        recursive: { type: "boolean" },
-        proxy: { type: "string" },
-        "continue-on-error": { type: "boolean" },
-        toolchain: { type: "string" },
-        retries: { type: "string" },
-        "stall-timeout": { type: "string" },
-        json: { type: "string" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean" },
-      },
-    });
-  } catch (e) {
-    return usage((e as Error).message, sinks);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    sinks.stdout(HELP);
-    return 0;
-  }
+  const parsed = parseCommand(args, {
+    command: "",
+    help: HELP,
+    options: {
+      concurrency: { type: "string", short: "c" },
+      verbose: { type: "boolean", short: "v" },
+      quiet: { type: "boolean", short: "q" },
+      "dry-run": { type: "boolean" },
+      recursive: { type: "boolean" },
+      proxy: { type: "string" },
+      "continue-on-error": { type: "boolean" },
+      toolchain: { type: "string" },
+      retries: { type: "string" },
+      "stall-timeout": { type: "string" },
+      json: { type: "string" },
+      version: { type: "boolean" },
+    },
+  }, sinks);
+  if (typeof parsed === "number") return parsed;
+  const { values, path } = parsed;
   if (values.version) {
     sinks.stdout(`goprefetch ${VERSION}\n`);
     return 0;
-  }
-  if (positionals.length > 1) {
-    return usage(`expected at most one PATH, got ${positionals.length}`, sinks);
   }
   const concurrency = values.concurrency === undefined ? 64 : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
@@ -128,7 +117,7 @@ async function prefetchMain(args: string[], sinks: Sinks): Promise<number> {
     );
   }
   const options: PrefetchOptions = {
-    dir: positionals[0],
+    dir: path,
     recursive: values.recursive,
     concurrency,
     proxy: values.proxy,
@@ -190,8 +179,4 @@ function listenForSignals(
     dispose: () =>
       handlers.forEach(([signal, handler]) => Deno.removeSignalListener(signal, handler)),
   };
-}
-
-function usage(message: string, sinks: Sinks): number {
-  return fail(message, sinks, 'Run "goprefetch --help" for usage.');
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseCommand } from "./args.ts";
 import { computeCacheKey } from "./cache_key.ts";
 import { currentHost } from "./host.ts";
 import { fail, type Sinks } from "./outcome.ts";
@@ -24,30 +24,15 @@ Options:
   -h, --help             show this help
 `;
 
-const HINT = 'Run "goprefetch cache-key --help" for usage.';
-
 /** Runs `goprefetch cache-key` with `args` (those after `cache-key`); returns the exit code. */
 export function cacheKeyMain(args: string[], sinks: Sinks): number {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: { recursive: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-    });
-  } catch (e) {
-    return fail((e as Error).message, sinks, HINT);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    sinks.stdout(HELP);
-    return 0;
-  }
-  if (positionals.length > 1) {
-    return fail(`expected at most one PATH, got ${positionals.length}`, sinks, HINT);
-  }
-  const options = { dir: positionals[0], recursive: values.recursive };
+  const parsed = parseCommand(
+    args,
+    { command: "cache-key", help: HELP, options: { recursive: { type: "boolean" } } },
+    sinks,
+  );
+  if (typeof parsed === "number") return parsed;
+  const options = { dir: parsed.path, recursive: parsed.values.recursive };
   const host = currentHost();
   const missing = missingPermission(runNeeds(options, host, "sums"));
   if (missing) return fail(missing, sinks);

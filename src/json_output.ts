@@ -1,5 +1,5 @@
 /**
- * `--json[=FILE]`: every run given it writes exactly one JSON document, the report when the
+ * `--json [FILE]`: every run given it writes exactly one JSON document, the report when the
  * run got going (whatever its modules' fate), else an {@link ErrorReport}.
  *
  * @module
@@ -20,15 +20,15 @@ export function errorReport(message: string): ErrorReport {
 }
 
 /**
- * Where `--json` sends the report, read from the raw arguments so that it is known even when
- * the other arguments are wrong: `-` for standard output, a file name, or undefined.
+ * Where `--json` sends the report, read from arguments in the form `jsonArgs` (`src/args.ts`)
+ * gives them, so that it is known even when the other arguments are wrong: `-` for standard
+ * output, a file name, or undefined.
  */
 export function jsonTarget(args: string[]): string | undefined {
   let target: string | undefined;
   for (const arg of args) {
     if (arg === "--") break;
-    if (arg === "--json") target = "-";
-    else if (arg.startsWith("--json=")) target = arg.slice("--json=".length) || "-";
+    if (arg.startsWith("--json=")) target = arg.slice("--json=".length);
   }
   return target;
 }

@@ -25,8 +25,9 @@ export interface Sinks {
 }
 
 /**
- * The sinks of this process for `args`: `--json` from the raw arguments, GitHub Actions from
- * the environment when it may be read (the one-line permission message needs no env access).
+ * The sinks of this process for `args` (after `jsonArgs`): `--json` from the arguments, GitHub
+ * Actions from the environment when it may be read (the one-line permission message needs no
+ * env access).
  */
 export function processSinks(args: string[]): Sinks {
   const env = {
@@ -48,12 +49,7 @@ export function processSinks(args: string[]): Sinks {
  * writing failed): a run checks its permissions up front, so only an early error meets one.
  */
 export function publish(outcome: PrefetchReport | string, sinks: Sinks): void {
-  if (sinks.json !== undefined) {
-    const report = typeof outcome === "string" ? errorReport(outcome) : outcome;
-    const text = JSON.stringify(report, null, 2) + "\n";
-    if (sinks.json === "-") sinks.stdout(text);
-    else writeFile(sinks.json, text, false, sinks);
-  }
+  writeJson(typeof outcome === "string" ? errorReport(outcome) : outcome, sinks);
   if (sinks.annotations) {
     const commands = errorCommands(outcome);
     if (commands) (sinks.json === "-" ? sinks.stderr : sinks.stdout)(commands);
@@ -69,6 +65,17 @@ export function fail(message: string, sinks: Sinks, hint?: string): number {
   sinks.stderr(`goprefetch: ${message}\n${hint ? hint + "\n" : ""}`);
   publish(message, sinks);
   return 2;
+}
+
+/**
+ * Writes `document` as the `--json` document, if the run was given `--json`: on standard
+ * output, or to the file (left out, as in {@link publish}, when it may not be written).
+ */
+export function writeJson(document: unknown, sinks: Sinks): void {
+  if (sinks.json === undefined) return;
+  const text = JSON.stringify(document, null, 2) + "\n";
+  if (sinks.json === "-") sinks.stdout(text);
+  else writeFile(sinks.json, text, false, sinks);
 }
 
 function writeFile(path: string, text: string, append: boolean, sinks: Sinks): void {

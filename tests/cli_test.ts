@@ -153,6 +153,7 @@ Deno.test("cli: --version and --help exit 0", async () => {
       assert.equal(help.code, 0, help.stderr);
       assert.match(help.stdout, /Usage: goprefetch \[OPTIONS\] \[PATH\]/);
       assert.match(help.stdout, /--dry-run/);
+      assert.match(help.stdout, /--json \[FILE\] .*\n.*--json FILE when FILE ends in \.json/);
     }
     assert.deepEqual(proxy.requests, []);
   });

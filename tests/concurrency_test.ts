@@ -8,19 +8,10 @@ import { join } from "node:path";
 import { isDirComplete, lockVersion, mkdirAll, modulePaths } from "../src/module_cache.ts";
 import { escapePath, escapeVersion } from "../src/module_path.ts";
 import { type FaultProxy, serveFaultProxy } from "./support/fault_proxy.ts";
-import {
-  diffTrees,
-  goEnv,
-  type GoRun,
-  makeWritable,
-  runGo,
-  snapshotTree,
-  tempDir,
-  type TreeEntry,
-} from "./support/go.ts";
+import { diffTrees, type GoRun, runGo, snapshotTree, type TreeEntry } from "./support/go.ts";
 import { runGoprefetch } from "./support/goprefetch.ts";
-import { serveProxy } from "./support/proxy_server.ts";
-import { type ModuleSpec, writeProxyTree } from "./support/modules.ts";
+import { withProxyProject } from "./support/proxy_project.ts";
+import type { ModuleSpec } from "./support/modules.ts";
 import { tinyModules, writeTinyProject } from "./support/tiny_project.ts";
 
 const MOD_TS = join(import.meta.dirname!, "..", "mod.ts");
@@ -46,24 +37,16 @@ async function withProject(
   latencyMs: number,
   fn: (s: Setup) => Promise<void>,
 ): Promise<void> {
-  const tmp = await tempDir("goprefetch-concurrency-");
-  const root = join(tmp, "proxy");
-  const project = join(tmp, "project");
-  await Deno.mkdir(project);
-  await writeProxyTree(root, specs);
-  await writeTinyProject(project, specs);
-  const proxy = await serveFaultProxy({ root, latencyMs });
-  const clean = await serveProxy(root);
-  try {
-    const env = (gomodcache: string, goproxy = proxy.url) =>
-      goEnv({ home: tmp, gomodcache, goproxy });
-    await fn({ tmp, project, proxy, specs, env, cleanUrl: clean.url });
-  } finally {
-    await clean.close();
-    await proxy.close();
-    await makeWritable(tmp);
-    await Deno.remove(tmp, { recursive: true });
-  }
+  await withProxyProject("goprefetch-concurrency-", specs, async (p) => {
+    await writeTinyProject(p.project, specs);
+    const proxy = await serveFaultProxy({ root: p.root, latencyMs });
+    try {
+      const env = (gomodcache: string, goproxy = proxy.url) => p.env(gomodcache, {}, goproxy);
+      await fn({ tmp: p.tmp, project: p.project, proxy, specs, env, cleanUrl: p.proxy.url });
+    } finally {
+      await proxy.close();
+    }
+  });
 }
 
 function goprefetch(s: Setup, cache: string): Promise<GoRun> {

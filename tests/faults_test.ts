@@ -8,18 +8,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { escapePath, escapeVersion } from "../src/module_path.ts";
-import {
-  diffTrees,
-  goEnv,
-  makeWritable,
-  runGo,
-  snapshotTree,
-  tempDir,
-  type TreeEntry,
-} from "./support/go.ts";
+import { diffTrees, runGo, snapshotTree, tempDir, type TreeEntry } from "./support/go.ts";
 import { type CliRun, runGoprefetch } from "./support/goprefetch.ts";
-import { type ModuleSpec, writeProxyTree } from "./support/modules.ts";
-import { serveProxy } from "./support/proxy_server.ts";
+import type { ModuleSpec } from "./support/modules.ts";
+import { withProxyProject } from "./support/proxy_project.ts";
 import {
   BENIGN_FAULTS,
   type FaultLogEntry,
@@ -78,30 +70,24 @@ async function withModules(
   faults: Omit<FaultProxyOptions, "root">,
   fn: (s: Setup, proxy: FaultProxy) => Promise<void>,
 ): Promise<void> {
-  const tmp = await tempDir("goprefetch-faults-");
-  const root = join(tmp, "proxy");
-  const project = join(tmp, "project");
-  await Deno.mkdir(project);
-  await writeProxyTree(root, specs);
-  await writeTinyProject(project, specs);
-  const env = (gomodcache: string, goproxy: string, extra: Record<string, string> = {}) =>
-    goEnv({ home: tmp, gomodcache, goproxy, extra });
-  const clean = await serveProxy(root);
-  const proxy = await serveFaultProxy({ root, ...faults });
-  try {
-    const download = await runGo(["mod", "download"], {
-      cwd: project,
-      env: env(join(tmp, "oracle"), clean.url),
-    });
-    assert.equal(download.code, 0, download.stderr);
-    const oracle = await snapshotTree(join(tmp, "oracle"), { ignore: notLock });
-    await fn({ tmp, project, oracle, env }, proxy);
-  } finally {
-    await proxy.close();
-    await clean.close();
-    await makeWritable(tmp);
-    await Deno.remove(tmp, { recursive: true });
-  }
+  await withProxyProject("goprefetch-faults-", specs, async (p) => {
+    const { tmp, project } = p;
+    await writeTinyProject(project, specs);
+    const env = (gomodcache: string, goproxy: string, extra: Record<string, string> = {}) =>
+      p.env(gomodcache, extra, goproxy);
+    const proxy = await serveFaultProxy({ root: p.root, ...faults });
+    try {
+      const download = await runGo(["mod", "download"], {
+        cwd: project,
+        env: env(join(tmp, "oracle"), p.proxy.url),
+      });
+      assert.equal(download.code, 0, download.stderr);
+      const oracle = await snapshotTree(join(tmp, "oracle"), { ignore: notLock });
+      await fn({ tmp, project, oracle, env }, proxy);
+    } finally {
+      await proxy.close();
+    }
+  });
 }
 
 /** Per path, the gap in ms between a request with `fault` and the next request for that path. */

@@ -1,11 +1,13 @@
 /**
- * `--json[=FILE]`: one valid JSON document for every run, with the shape the README documents:
+ * `--json [FILE]`: one valid JSON document for every run, with the shape the README documents:
  * the report on success, on module failures (every status), in a dry run, and `{tool, error}`
- * on usage and setup errors; and the library returns the same structure.
+ * on usage and setup errors; the library returns the same structure; and each way of naming
+ * the target (`--json`, `--json=-`, `--json=FILE`, `--json FILE.json`) in every command.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { prefetch, VERSION } from "../mod.ts";
+import { prefetch, type VerifyReport, VERSION } from "../mod.ts";
+import { jsonArgs } from "../src/args.ts";
 import type { ModuleRecord, PrefetchReport } from "../src/report.ts";
 import { escapePath } from "../src/module_path.ts";
 import { makeTinySandbox, runCli, type TinySandbox } from "./support/tiny_sandbox.ts";
@@ -218,5 +220,105 @@ Deno.test("json: the library returns the structure the CLI prints", async () => 
     });
     const strip = (m: ModuleRecord) => ({ ...m, ms: 0 });
     assert.deepEqual(lib.modules.map(strip), cli.modules.map(strip));
+  });
+});
+
+Deno.test("json: --json FILE with a space names the file only when FILE ends in .json", () => {
+  const dirs = new Set(["dir.json"]);
+  const isDirectory = (path: string) => dirs.has(path);
+  const cases: [string[], string[]][] = [
+    [["--json"], ["--json=-"]],
+    [["--json", "."], ["--json=-", "."]],
+    [["--json", "report"], ["--json=-", "report"]],
+    [["--json", "report.json"], ["--json=report.json"]],
+    [["--json", "out/report.json", "."], ["--json=out/report.json", "."]],
+    [["-q", "--json", "dir.json"], ["-q", "--json=-", "dir.json"]],
+    [["--json", "-v.json"], ["--json=-", "-v.json"]],
+    [["--json", "--dry-run"], ["--json=-", "--dry-run"]],
+    [["--json="], ["--json=-"]],
+    [["--json=-", "a.json"], ["--json=-", "a.json"]],
+    [["--json=r.txt", "."], ["--json=r.txt", "."]],
+    [["verify", "--json", "v.json"], ["verify", "--json=v.json"]],
+    [["--", "--json", "a.json"], ["--", "--json", "a.json"]],
+    [["--json", "--", "a.json"], ["--json=-", "--", "a.json"]],
+  ];
+  for (const [args, expected] of cases) {
+    assert.deepEqual(jsonArgs(args, isDirectory), expected, args.join(" "));
+  }
+});
+
+Deno.test("json: --json, --json=-, --json=FILE and --json FILE.json on the command line", async () => {
+  await withBox(2, async (box) => {
+    const opts = { cwd: box.project, env: box.env() };
+    for (const args of [["--json"], ["--json=-"], ["--json", "."], ["-q", "--json=-", "."]]) {
+      const r = await runCli(["--dry-run", ...args], opts);
+      assert.equal(r.code, 0, `${args}: ${r.stderr}`);
+      assertReportShape(JSON.parse(r.stdout));
+    }
+    for (const [i, form] of ["--json=FILE", "--json FILE"].entries()) {
+      const file = join(box.tmp, `report-${i}.json`);
+      const json = form === "--json=FILE" ? [`--json=${file}`] : ["--json", file];
+      for (const args of [[...json], [...json, "."]]) {
+        const r = await runCli(["-q", ...args], opts);
+        assert.equal(r.code, 0, `${args}: ${r.stderr}`);
+        assert.equal(r.stdout, "", `${args}: the report goes to the file only`);
+        const report: PrefetchReport = JSON.parse(await Deno.readTextFile(file));
+        assertReportShape(report);
+        assert.equal(report.settings.dir, box.project);
+        await Deno.remove(file);
+      }
+    }
+
+    const relative = await runCli(["-q", "--json", "relative.json"], opts);
+    assert.equal(relative.code, 0, relative.stderr);
+    assertReportShape(JSON.parse(await Deno.readTextFile(join(box.project, "relative.json"))));
+
+    const dir = join(box.tmp, "dir.json");
+    await Deno.mkdir(dir);
+    const notFile = await runCli(["--dry-run", "--json", dir], opts);
+    assert.equal(notFile.code, 2, "an existing directory ending in .json is the PATH");
+    assert.match(JSON.parse(notFile.stdout).error, /^No go\.mod in /);
+
+    const other = await runCli(["--dry-run", "--json", join(box.tmp, "report.txt")], opts);
+    assert.equal(other.code, 2, "a FILE not ending in .json is the PATH");
+    assert.match(JSON.parse(other.stdout).error, /^No go\.mod in /);
+  });
+});
+
+Deno.test("json: verify and cache-key read --json by the same rule", async () => {
+  await withBox(2, async (box) => {
+    const opts = { cwd: box.project, env: box.env() };
+    const onStdout = await runCli(["verify", "--json", "."], opts);
+    assert.equal(onStdout.code, 0, onStdout.stderr);
+    const report: VerifyReport = JSON.parse(onStdout.stdout);
+    assert.deepEqual({ ...report.totals, seconds: 0 }, {
+      ok: 0,
+      absent: 2,
+      modified: 0,
+      seconds: 0,
+    });
+    assert.deepEqual(report.tool, { name: "goprefetch", version: VERSION });
+
+    for (const json of [["--json=verify.json"], ["--json", "verify.json"]]) {
+      const r = await runCli(["verify", ...json, "."], opts);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "");
+      const file = join(box.project, "verify.json");
+      const written: VerifyReport = JSON.parse(await Deno.readTextFile(file));
+      assert.equal(written.totals.absent, 2);
+      await Deno.remove(file);
+    }
+
+    const usage = await runCli(["verify", "--json", "--frobnicate"], opts);
+    assert.equal(usage.code, 2);
+    assert.match(JSON.parse(usage.stdout).error, /frobnicate/);
+    assert.match(usage.stderr, /^goprefetch: .*frobnicate.*\nRun "goprefetch verify --help"/);
+
+    const key = join(box.tmp, "key.json");
+    const cacheKey = await runCli(["cache-key", "--json", key, "."], opts);
+    assert.equal(cacheKey.code, 2, "cache-key has no JSON report");
+    assert.equal(cacheKey.stdout, "");
+    assert.match(JSON.parse(await Deno.readTextFile(key)).error, /--json/);
+    assert.match(cacheKey.stderr, /cache-key --help/);
   });
 });

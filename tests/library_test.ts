@@ -7,36 +7,11 @@ import { testHost } from "./support/host.ts";
 import { join } from "node:path";
 import { runPrefetch } from "../src/prefetch.ts";
 import type { ProgressEvent } from "../src/report.ts";
-import {
-  diffTrees,
-  goEnv,
-  makeMainModule,
-  makeWritable,
-  runGo,
-  snapshotTree,
-  tempDir,
-} from "./support/go.ts";
-import {
-  STANDARD_IMPORTS,
-  STANDARD_REQUIRES,
-  standardModuleSet,
-  writeProxyTree,
-} from "./support/modules.ts";
-import { serveProxy } from "./support/proxy_server.ts";
+import { diffTrees, runGo, snapshotTree } from "./support/go.ts";
+import { withStandardProject } from "./support/proxy_project.ts";
 
 Deno.test("runPrefetch with no memory budget streams every zip to disk and writes go's tree", async () => {
-  const tmp = await tempDir("goprefetch-library-");
-  const project = join(tmp, "project");
-  await Deno.mkdir(project);
-  await writeProxyTree(join(tmp, "proxy"), standardModuleSet());
-  const proxy = await serveProxy(join(tmp, "proxy"));
-  try {
-    const env = (gomodcache: string) => goEnv({ home: tmp, gomodcache, goproxy: proxy.url });
-    await makeMainModule(project, {
-      requires: STANDARD_REQUIRES,
-      imports: STANDARD_IMPORTS,
-      env: env(join(tmp, "cache-tidy")),
-    });
+  await withStandardProject("goprefetch-library-", async ({ tmp, project, env }) => {
     const download = await runGo(["mod", "download"], { cwd: project, env: env(join(tmp, "a")) });
     assert.equal(download.code, 0, download.stderr);
 
@@ -60,9 +35,5 @@ Deno.test("runPrefetch with no memory budget streams every zip to disk and write
       await snapshotTree(join(tmp, "b"), { ignore }),
     );
     assert.deepEqual(diff, ["cache/download/example.com/deep/@v/v0.1.0.info: only in b (file)"]);
-  } finally {
-    await proxy.close();
-    await makeWritable(tmp);
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });

@@ -5,23 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  diffTrees,
-  goEnv,
-  makeMainModule,
-  makeWritable,
-  runGo,
-  snapshotTree,
-  tempDir,
-} from "./support/go.ts";
+import { diffTrees, runGo, snapshotTree } from "./support/go.ts";
 import { fileIdentities, runGoprefetch } from "./support/goprefetch.ts";
-import {
-  STANDARD_IMPORTS,
-  STANDARD_REQUIRES,
-  standardModuleSet,
-  writeProxyTree,
-} from "./support/modules.ts";
-import { serveProxy } from "./support/proxy_server.ts";
+import { withStandardProject } from "./support/proxy_project.ts";
 
 const notLock = (rel: string) => rel.endsWith(".lock");
 const OFFLINE = { GOPROXY: "off", GODEBUG: "cmdgonetlimit=0" };
@@ -29,23 +15,9 @@ const OFFLINE = { GOPROXY: "off", GODEBUG: "cmdgonetlimit=0" };
 const DEEP_INFO = "cache/download/example.com/deep/@v/v0.1.0.info";
 
 Deno.test("goprefetch writes the cache go mod download writes, and go accepts it offline", async () => {
-  const tmp = await tempDir("goprefetch-oracle-");
-  const proxyRoot = join(tmp, "proxy");
-  const project = join(tmp, "project");
-  const cacheA = join(tmp, "cache-a");
-  const cacheB = join(tmp, "cache-b");
-  await Deno.mkdir(project);
-  await writeProxyTree(proxyRoot, standardModuleSet());
-  const proxy = await serveProxy(proxyRoot);
-  try {
-    const env = (gomodcache: string, extra: Record<string, string> = {}) =>
-      goEnv({ home: tmp, gomodcache, goproxy: proxy.url, extra });
-    await makeMainModule(project, {
-      requires: STANDARD_REQUIRES,
-      imports: STANDARD_IMPORTS,
-      env: env(join(tmp, "cache-tidy")),
-    });
-
+  await withStandardProject("goprefetch-oracle-", async ({ tmp, project, proxy, env }) => {
+    const cacheA = join(tmp, "cache-a");
+    const cacheB = join(tmp, "cache-b");
     const download = await runGo(["mod", "download"], { cwd: project, env: env(cacheA) });
     assert.equal(download.code, 0, download.stderr);
 
@@ -92,9 +64,5 @@ Deno.test("goprefetch writes the cache go mod download writes, and go accepts it
     assert.match(rerun.stderr, /0 fetched, \d+ already cached/);
     assert.deepEqual(proxy.requests, [], "a rerun on a full cache made requests");
     assert.deepEqual(await fileIdentities(cacheB), before, "a rerun changed the cache");
-  } finally {
-    await proxy.close();
-    await makeWritable(tmp);
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });

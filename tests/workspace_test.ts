@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { goEnv, makeWritable, runGo, tempDir } from "./support/go.ts";
+import { runGo } from "./support/go.ts";
 import { runGoprefetch } from "./support/goprefetch.ts";
-import { goModuleSource, type ModuleSpec, writeProxyTree } from "./support/modules.ts";
-import { serveProxy } from "./support/proxy_server.ts";
+import { goModuleSource, type ModuleSpec } from "./support/modules.ts";
+import { withProxyProject } from "./support/proxy_project.ts";
 
 const OFFLINE = { GOPROXY: "off", GODEBUG: "cmdgonetlimit=0" };
 
@@ -57,21 +57,21 @@ async function writeMember(dir: string, name: string, dep: { path: string; versi
   );
 }
 
+/** Writes the workspace in `ws`: each member, tidied by go with `env`, and go.work. */
+async function writeWorkspace(ws: string, env: Record<string, string>): Promise<void> {
+  for (const [name, dep] of Object.entries(MEMBERS)) {
+    await writeMember(join(ws, name), name, dep);
+    const tidy = await runGo(["mod", "tidy"], { cwd: join(ws, name), env });
+    assert.equal(tidy.code, 0, tidy.stderr);
+  }
+  await Deno.writeTextFile(join(ws, "go.work"), GO_WORK);
+}
+
 Deno.test("workspace: every used module's go.sum and go.work.sum are fetched; go builds offline", async () => {
-  const tmp = await tempDir("goprefetch-workspace-");
-  const ws = join(tmp, "ws");
-  await writeProxyTree(join(tmp, "proxy"), DEPS);
-  const proxy = await serveProxy(join(tmp, "proxy"));
-  try {
-    const env = (gomodcache: string, extra: Record<string, string> = {}) =>
-      goEnv({ home: tmp, gomodcache, goproxy: proxy.url, extra });
+  await withProxyProject("goprefetch-workspace-", DEPS, async ({ tmp, proxy, env }) => {
+    const ws = join(tmp, "ws");
     const tidyCache = join(tmp, "cache-tidy");
-    for (const [name, dep] of Object.entries(MEMBERS)) {
-      await writeMember(join(ws, name), name, dep);
-      const tidy = await runGo(["mod", "tidy"], { cwd: join(ws, name), env: env(tidyCache) });
-      assert.equal(tidy.code, 0, tidy.stderr);
-    }
-    await Deno.writeTextFile(join(ws, "go.work"), GO_WORK);
+    await writeWorkspace(ws, env(tidyCache));
     const auto = (gomodcache: string, extra: Record<string, string> = {}) => {
       const e = env(gomodcache, extra);
       delete e.GOWORK;
@@ -111,30 +111,13 @@ Deno.test("workspace: every used module's go.sum and go.work.sum are fetched; go
     const ours = await runGoprefetch(["verify"], { cwd: ws, env: auto(cache, OFFLINE) });
     assert.equal(ours.code, 0, ours.stderr);
     assert.match(ours.stderr, /4 verified, 0 not in the cache, 0 modified/);
-  } finally {
-    await proxy.close();
-    await makeWritable(tmp);
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });
 
 Deno.test("workspace: GOWORK=off takes only the module's own go.sum", async () => {
-  const tmp = await tempDir("goprefetch-workspace-");
-  const ws = join(tmp, "ws");
-  await writeProxyTree(join(tmp, "proxy"), DEPS);
-  const proxy = await serveProxy(join(tmp, "proxy"));
-  try {
-    const env = (gomodcache: string, extra: Record<string, string> = {}) =>
-      goEnv({ home: tmp, gomodcache, goproxy: proxy.url, extra });
-    for (const [name, dep] of Object.entries(MEMBERS)) {
-      await writeMember(join(ws, name), name, dep);
-      const tidy = await runGo(["mod", "tidy"], {
-        cwd: join(ws, name),
-        env: env(join(tmp, "cache-tidy")),
-      });
-      assert.equal(tidy.code, 0, tidy.stderr);
-    }
-    await Deno.writeTextFile(join(ws, "go.work"), GO_WORK);
+  await withProxyProject("goprefetch-workspace-", DEPS, async ({ tmp, proxy, env }) => {
+    const ws = join(tmp, "ws");
+    await writeWorkspace(ws, env(join(tmp, "cache-tidy")));
     await Deno.writeTextFile(join(ws, "go.work.sum"), "example.com/not/fetched v1.0.0 h1:x=\n");
 
     proxy.requests.length = 0;
@@ -154,9 +137,5 @@ Deno.test("workspace: GOWORK=off takes only the module's own go.sum", async () =
       env: env(cache, { ...OFFLINE, GOWORK: "off" }),
     });
     assert.equal(build.code, 0, build.stderr);
-  } finally {
-    await proxy.close();
-    await makeWritable(tmp);
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });
