@@ -28,6 +28,7 @@ import { PROFILES } from "./proxy.ts";
 import { type Extra, footer, markdown, type RunRecord, summarize } from "./report.ts";
 
 const BENCH_DIR = new URL(".", import.meta.url).pathname;
+const MOD_TS = join(BENCH_DIR, "..", "mod.ts");
 const REFERENCE = "goprefetch -c 64";
 
 const FULL_CONTENDERS: Contender[] = [
@@ -197,6 +198,32 @@ async function noOpRerun(t: RunTarget, profile: string): Promise<Extra> {
   return { what: `${what} (target < 200 ms)`, wallMs: m.wallMs, maxRssKiB: m.maxRssKiB };
 }
 
+/**
+ * Times `goprefetch verify` and `go mod verify` on the cache a full run just filled, offline,
+ * each the median of three runs (the cache is in the page cache for both).
+ */
+async function verifyPair(t: RunTarget): Promise<Extra[]> {
+  const env = goEnv(t.modCache, "off");
+  const tools: [string, string[], string][] = [
+    ["goprefetch verify", ["deno", "run", "-A", MOD_TS, "verify", "-q", t.sumDir], t.sumDir],
+    ["go mod verify", ["go", "mod", "verify"], t.gateDir ?? t.sumDir],
+  ];
+  const extras: Extra[] = [];
+  for (const [name, argv, cwd] of tools) {
+    const runs = [];
+    for (let i = 0; i < 3; i++) runs.push(await measure(argv, cwd, env));
+    runs.sort((a, b) => a.wallMs - b.wallMs);
+    const m = runs[1];
+    const failed = m.code === 0 ? "" : ` FAILED: exit ${m.code} ${m.stderrTail}`;
+    extras.push({
+      what: `${name}, full cache, ${t.mirror.set.name}${failed}`,
+      wallMs: m.wallMs,
+      maxRssKiB: m.maxRssKiB,
+    });
+  }
+  return extras;
+}
+
 function parseList(value: string | undefined, fallback: string[], known: string[]): string[] {
   const list = value ? value.split(",").filter((x) => x !== "") : fallback;
   for (const x of list) {
@@ -248,7 +275,7 @@ async function main(): Promise<void> {
   }
   const rustBin = contenders.some((c) => c.kind === "rust") ? await rustBinary() : null;
   const active = contenders.filter((c) => c.kind !== "rust" || rustBin);
-  const version = ["deno", "run", "-A", join(BENCH_DIR, "..", "mod.ts"), "--version"];
+  const version = ["deno", "run", "-A", MOD_TS, "--version"];
   await measure(version, BENCH_DIR, Deno.env.toObject());
   const startup = await measure(version, BENCH_DIR, Deno.env.toObject());
   const extras: Extra[] = [{
@@ -260,6 +287,7 @@ async function main(): Promise<void> {
   const work = await Deno.makeTempDir({ prefix: "goprefetch-bench-", dir: values.tmp });
   const records: RunRecord[] = [];
   for (const mirror of mirrors) {
+    let verified = false;
     for (const profile of profiles) {
       let noOpDone = false;
       for (let round = 0; round < runs; round++) {
@@ -273,7 +301,8 @@ async function main(): Promise<void> {
           records.push(r);
           if (c.name === REFERENCE && r.ok && !noOpDone) {
             extras.push(await noOpRerun(target, profile));
-            noOpDone = true;
+            if (!verified) extras.push(...await verifyPair(target));
+            noOpDone = verified = true;
           }
         }
       }
