@@ -1,5 +1,7 @@
 /**
- * A pool of install workers, started on first use, one job per worker at a time.
+ * A pool of install workers, started on first use. Each worker runs two jobs at a time: an
+ * install waits on file system calls between its synchronous inflating, and the other job
+ * uses that time.
  *
  * @module
  */
@@ -27,10 +29,14 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/** Jobs one worker runs at a time. */
+const JOBS_PER_WORKER = 2;
+
 /** Runs install jobs in up to `size` Web Workers. */
 export class InstallPool {
   #size: number;
   #workers: Worker[] = [];
+  /** A worker once for each job it can take now, longest free first. */
   #idle: Worker[] = [];
   #queue: Pending[] = [];
   #running = new Map<number, Pending & { worker: Worker }>();
@@ -58,7 +64,7 @@ export class InstallPool {
 
   #dispatch(): void {
     while (this.#queue.length > 0) {
-      const worker = this.#idle.pop() ?? this.#spawn();
+      const worker = this.#spawn() ?? this.#idle.shift();
       if (!worker) return;
       const pending = this.#queue.shift()!;
       const id = this.#nextId++;
@@ -81,6 +87,7 @@ export class InstallPool {
       }
     };
     this.#workers.push(worker);
+    for (let i = 1; i < JOBS_PER_WORKER; i++) this.#idle.push(worker);
     return worker;
   }
 
