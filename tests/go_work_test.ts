@@ -27,7 +27,7 @@ Deno.test("go.work: use in block and single-line form, quoted, commented, with C
 });
 
 Deno.test("go.work: no go line and no use", () => {
-  assert.deepEqual(parseGoWork("", "go.work"), { go: "", use: [] });
+  assert.deepEqual(parseGoWork("", "go.work"), { go: "", use: [], replace: [] });
 });
 
 Deno.test("go.work: an unterminated string names the file and line", () => {
