@@ -98,6 +98,13 @@ export class Output {
       this.#o.stderr(`goprefetch: ${this.#style("yellow", "warning:")} ${w}\n`);
     }
     if (report.note) this.#o.stderr(`goprefetch: ${report.note}\n`);
+    const list = report.buildList;
+    if (list && this.#o.verbosity > 1) {
+      this.#o.stderr(
+        `goprefetch: build list of ${list.modules} modules, ${list.infoFetched} .info fetched ` +
+          "for those go.sum names without a zip\n",
+      );
+    }
     this.#o.stderr(this.#summary(report) + "\n");
   }
 

@@ -5,7 +5,10 @@
  *
  * @module
  */
+import { join } from "node:path";
+import { type BuildListInput, computeBuildList } from "./build_list.ts";
 import { hashGoMod } from "./dirhash.ts";
+import type { ModuleVersion } from "./go_mod.ts";
 import { type Fetched, LeftToGoError, ProxyClient, type ZipBody } from "./goproxy.ts";
 import type { ModuleSums } from "./gosum.ts";
 import { canonicalInfo } from "./info.ts";
@@ -23,13 +26,18 @@ import {
 } from "./module_cache.ts";
 import { matchPrefixPatterns } from "./module_path.ts";
 import type { ProxyEntry } from "./proxy_list.ts";
-import type { ModuleRecord, ProgressEvent } from "./report.ts";
+import type { BuildListReport, ModuleRecord, ProgressEvent } from "./report.ts";
 import { MemoryBudget, Semaphore } from "./semaphore.ts";
 
 /** Everything a pipeline run needs; no defaults are read from the process here. */
 export interface PipelineOptions {
   /** The module versions to prefetch. */
   modules: ModuleSums[];
+  /**
+   * The builds whose build list gets `.info` files (as `go list -m all` needs them offline),
+   * computed once every go.mod is in the cache.
+   */
+  buildLists: BuildListInput[];
   /** GOMODCACHE, absolute. */
   root: string;
   /** Leave extracted directories writable. */
@@ -70,8 +78,22 @@ interface Context {
   signal: AbortSignal;
 }
 
-/** Runs the pipeline and returns one record per module version, in input order. */
-export async function runPipeline(opts: PipelineOptions): Promise<ModuleRecord[]> {
+/** What a pipeline run did. */
+export interface PipelineResult {
+  /** One record per module version, in input order. */
+  modules: ModuleRecord[];
+  /** The build list's `.info` files, when there was a build list to complete. */
+  buildList?: BuildListReport;
+  /** Build-list `.info` files not fetched, and go.mod files the build list could not read. */
+  warnings: string[];
+}
+
+/**
+ * Runs the pipeline. Modules with a zip run at most `concurrency` at a time; go.mod-only ones
+ * need no slot, so that every go.mod is in early and the build list's `.info` files are
+ * fetched while zips are still arriving.
+ */
+export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult> {
   const stop = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
   const budget = new MemoryBudget(opts.memoryBudget);
@@ -86,23 +108,51 @@ export async function runPipeline(opts: PipelineOptions): Promise<ModuleRecord[]
     onBytes: (bytes) => opts.onProgress?.({ type: "bytes", bytes }),
   });
   const ctx: Context = { opts, client, pool: new InstallPool(opts.workers), budget, signal };
-  const modules = new Semaphore(opts.concurrency);
+  const zipSlots = new Semaphore(opts.concurrency);
+  const goMods = new Countdown(opts.modules.length);
   opts.onProgress?.({ type: "plan", total: opts.modules.length });
   try {
-    return await Promise.all(opts.modules.map((m) =>
-      modules.run(async () => {
-        const record = await processModule(ctx, m);
-        if (record.status === "failed" && !opts.continueOnError) stop.abort();
-        opts.onProgress?.({ type: "module", record });
-        return record;
-      })
-    ));
+    const infos = goMods.done.then(() => completeBuildList(ctx));
+    const modules = await Promise.all(opts.modules.map(async (m) => {
+      const run = () => processModule(ctx, m, goMods.once());
+      const record = await (m.zipHashes.length > 0 ? zipSlots.run(run) : run());
+      if (record.status === "failed" && !opts.continueOnError) stop.abort();
+      opts.onProgress?.({ type: "module", record });
+      return record;
+    }));
+    return { modules, ...await infos };
   } finally {
     ctx.pool.close();
   }
 }
 
-async function processModule(ctx: Context, m: ModuleSums): Promise<ModuleRecord> {
+/** Resolves `done` once `once()`'s functions have all been called, each counting once. */
+class Countdown {
+  readonly done: Promise<void>;
+  #left: number;
+  #resolve!: () => void;
+
+  constructor(count: number) {
+    this.#left = count;
+    this.done = new Promise((resolve) => this.#resolve = resolve);
+    if (count === 0) this.#resolve();
+  }
+
+  once(): () => void {
+    let called = false;
+    return () => {
+      if (called) return;
+      called = true;
+      if (--this.#left === 0) this.#resolve();
+    };
+  }
+}
+
+async function processModule(
+  ctx: Context,
+  m: ModuleSums,
+  goModSettled: () => void,
+): Promise<ModuleRecord> {
   const started = performance.now();
   const record: ModuleRecord = {
     path: m.path,
@@ -120,15 +170,15 @@ async function processModule(ctx: Context, m: ModuleSums): Promise<ModuleRecord>
     record.ms = Math.round(performance.now() - started);
     return record;
   };
-  if (ctx.signal.aborted) return finish("cancelled");
-  if (matchPrefixPatterns(ctx.opts.gonoproxy, m.path)) return finish("private");
-  ctx.opts.onProgress?.({ type: "start", path: m.path, version: m.version });
   try {
+    if (ctx.signal.aborted) return finish("cancelled");
+    if (matchPrefixPatterns(ctx.opts.gonoproxy, m.path)) return finish("private");
+    ctx.opts.onProgress?.({ type: "start", path: m.path, version: m.version });
     const p = modulePaths(ctx.opts.root, m.path, m.version);
     const state = await readCacheState(p);
     const needMod = !state.mod ||
       (m.goModHashes.length > 0 && !m.goModHashes.includes(hashGoMod(state.mod)));
-    const needInfo = !state.hasInfo;
+    const needInfo = record.zip && !state.hasInfo;
     const needZip = record.zip && !state.dirComplete;
     if (needInfo) record.files.push("info");
     if (needMod) record.files.push("mod");
@@ -137,9 +187,10 @@ async function processModule(ctx: Context, m: ModuleSums): Promise<ModuleRecord>
     if (ctx.opts.dryRun) return finish("planned");
     await mkdirAll(p.atV);
     const goMod = needMod ? fetchGoMod(ctx, m, p, record) : Promise.resolve();
+    goMod.finally(goModSettled).catch(() => {});
     const results = await Promise.allSettled([
       goMod,
-      needInfo ? fetchInfo(ctx, m, p, record).catch(record.zip ? rethrow : ignore) : undefined,
+      needInfo ? fetchInfo(ctx, m, p, record) : undefined,
       needZip ? fetchAndInstallZip(ctx, m, p, record, goMod) : undefined,
     ]);
     const failure = results.find((r) => r.status === "rejected");
@@ -151,6 +202,8 @@ async function processModule(ctx: Context, m: ModuleSums): Promise<ModuleRecord>
     const message = (e as Error).message;
     const id = `${m.path}@${m.version}`;
     return finish("failed", message.startsWith(id) ? message : `${id}: ${message}`);
+  } finally {
+    goModSettled();
   }
 }
 
@@ -174,9 +227,9 @@ async function fetchGoMod(
 
 async function fetchInfo(
   ctx: Context,
-  m: ModuleSums,
+  m: ModuleVersion,
   p: ModulePaths,
-  record: ModuleRecord,
+  record: Pick<ModuleRecord, "bytes" | "retries" | "proxy">,
 ): Promise<void> {
   const got = count(record, await ctx.client.fetchSmall(m.path, m.version, "info"));
   let info: string;
@@ -251,15 +304,79 @@ async function fetchAndInstallZip(
 }
 
 /**
- * Go writes `.info` only for modules it downloads, yet `GOPROXY=off go list -m all` needs
- * it for every module in the build list, go.mod-only ones included. goprefetch writes it
- * for those too, best effort: go never asks for it during a download, so its absence
- * must not fail the run.
+ * Go writes `.info` only for modules it downloads, yet `GOPROXY=off go list -m all` needs it
+ * for every module in the build list, including modules go.sum names only by their go.mod and
+ * requirements of pruned modules that go.sum does not name at all. Once every go.mod is in the
+ * cache, goprefetch computes the build list and fetches the missing `.info` files, best effort:
+ * go never asks for them during a build, so a failure is a warning, not a failed module.
  */
-function ignore(): void {}
+async function completeBuildList(
+  ctx: Context,
+): Promise<Pick<PipelineResult, "buildList" | "warnings">> {
+  const { buildLists, dryRun, root, modules, gonoproxy } = ctx.opts;
+  if (buildLists.length === 0 || dryRun || ctx.signal.aborted) return { warnings: [] };
+  const read = (file: string) => {
+    try {
+      return Deno.readTextFileSync(file);
+    } catch {
+      return undefined;
+    }
+  };
+  const source = {
+    module: (m: ModuleVersion) => read(modulePaths(root, m.path, m.version).base + ".mod"),
+    dir: (dir: string) => read(join(dir, "go.mod")),
+  };
+  const zips = new Set(modules.filter((m) => m.zipHashes.length > 0).map(moduleKey));
+  const named = new Set(modules.map(moduleKey));
+  const queries = new Map<string, ModuleVersion>();
+  const unnamed = new Set<string>();
+  const noGoModDirs = new Set<string>();
+  let listed = 0;
+  for (const input of buildLists) {
+    const list = computeBuildList(input, source);
+    listed = Math.max(listed, list.modules.length);
+    for (const m of list.infoQueries) queries.set(moduleKey(m), m);
+    for (const m of list.unreadable) {
+      if (m.version === "") noGoModDirs.add(m.path);
+      else if (!named.has(moduleKey(m))) unnamed.add(moduleKey(m));
+    }
+  }
+  const report: BuildListReport = { modules: listed, infoFetched: 0, bytes: 0, retries: 0 };
+  const warnings: string[] = [];
+  if (unnamed.size > 0) {
+    warnings.push(
+      `The build list is incomplete: go.sum names no go.mod for ${[...unnamed].join(", ")}; ` +
+        'run "go mod tidy" to record them',
+    );
+  }
+  for (const dir of noGoModDirs) {
+    warnings.push(`The build list is incomplete: replacement directory ${dir} has no go.mod`);
+  }
+  await Promise.all([...queries.values()].map(async (m) => {
+    if (zips.has(moduleKey(m)) || matchPrefixPatterns(gonoproxy, m.path)) return;
+    const p = modulePaths(root, m.path, m.version);
+    if (await Deno.stat(p.base + ".info").then(() => true, () => false)) return;
+    if (ctx.signal.aborted) return;
+    try {
+      await mkdirAll(p.atV);
+      const got: Pick<ModuleRecord, "bytes" | "retries" | "proxy"> = { bytes: 0, retries: 0 };
+      await fetchInfo(ctx, m, p, got);
+      report.infoFetched++;
+      report.bytes += got.bytes;
+      report.retries += got.retries;
+    } catch (e) {
+      if (ctx.signal.aborted) return;
+      warnings.push(
+        `${moduleKey(m)}: no .info, so GOPROXY=off go list -m all will fail for it: ` +
+          (e as Error).message,
+      );
+    }
+  }));
+  return { buildList: report, warnings };
+}
 
-function rethrow(e: unknown): never {
-  throw e;
+function moduleKey(m: ModuleVersion): string {
+  return `${m.path}@${m.version}`;
 }
 
 async function hasCachedZip(p: ModulePaths): Promise<boolean> {
@@ -268,7 +385,10 @@ async function hasCachedZip(p: ModulePaths): Promise<boolean> {
   return zip && ziphash;
 }
 
-function count(record: ModuleRecord, fetched: Fetched<Uint8Array>): Uint8Array {
+function count(
+  record: Pick<ModuleRecord, "bytes" | "retries" | "proxy">,
+  fetched: Fetched<Uint8Array>,
+): Uint8Array {
   record.bytes += fetched.body.length;
   record.retries += fetched.retries;
   record.proxy ??= fetched.proxy;

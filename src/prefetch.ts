@@ -5,7 +5,10 @@
  *
  * @module
  */
-import { isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import type { BuildListInput } from "./build_list.ts";
+import { parseGoMod } from "./go_mod.ts";
+import { parseGoWork } from "./go_work.ts";
 import { type GoEnv, resolveGoEnv } from "./go_env.ts";
 import type { GoSum } from "./gosum.ts";
 import type { Host } from "./host.ts";
@@ -165,8 +168,9 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
     dryRun: options.dryRun ?? false,
     signal: options.signal,
   });
-  report.modules = await runPipeline({
+  const result = await runPipeline({
     modules: [...sum.modules.values()],
+    buildLists: buildListInputs(project, host),
     root: gomodcache,
     modcacherw: env.modcacherw,
     umask: host.umask,
@@ -183,13 +187,44 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
     signal: options.signal,
     onProgress: options.onProgress,
   });
+  report.modules = result.modules;
+  report.buildList = result.buildList;
+  report.warnings.push(...result.warnings);
   if (toolchainRun) {
     const record = await toolchainRun;
     options.onProgress?.({ type: "module", record });
     report.modules.push(record);
   }
   report.totals = totalsOf(report.modules, (performance.now() - started) / 1000);
+  report.totals.bytes += report.buildList?.bytes ?? 0;
   return report;
+}
+
+/**
+ * The builds whose build list the run completes: the module, the workspace, or in a recursive
+ * run each module go does not build from vendor/. A go.mod or go.work go would refuse to read
+ * leaves its build out: go reports that itself, and the go.sum files still get fetched.
+ */
+function buildListInputs(project: Project, host: Host): BuildListInput[] {
+  const mainModule = (dir: string) => {
+    const goMod = parseGoMod(host.readTextFile(join(dir, "go.mod")) ?? "", join(dir, "go.mod"));
+    return { dir, goMod };
+  };
+  try {
+    if (project.mode === "workspace" && project.workFile) {
+      const work = parseGoWork(host.readTextFile(project.workFile) ?? "", project.workFile);
+      return [{
+        mains: project.modules.map(mainModule),
+        workspace: { dir: dirname(project.workFile), replace: work.replace },
+      }];
+    }
+    const vendored = new Set(project.vendored.map((v) => v.dir));
+    return project.modules.filter((dir) => !vendored.has(dir)).map((dir) => ({
+      mains: [mainModule(dir)],
+    }));
+  } catch {
+    return [];
+  }
 }
 
 /** As go's `checkCacheDir`: GOMODCACHE is created if missing, and must be writable. */

@@ -90,6 +90,18 @@ export interface Settings {
   sumFiles?: string[];
 }
 
+/** The `.info` files of build-list modules go.sum does not name with a zip. */
+export interface BuildListReport {
+  /** Modules in the build list, main modules aside (the largest, over several builds). */
+  modules: number;
+  /** `.info` files fetched for them by this run. */
+  infoFetched: number;
+  /** Bytes downloaded for those. */
+  bytes: number;
+  /** Retries spent on those requests. */
+  retries: number;
+}
+
 /** The result of a prefetch run. */
 export interface PrefetchReport {
   /** goprefetch's version. */
@@ -102,6 +114,8 @@ export interface PrefetchReport {
   warnings: string[];
   /** One record per module version named by go.sum, in go.sum order. */
   modules: ModuleRecord[];
+  /** The build list's `.info` files (`GOPROXY=off go list -m all` needs them); not in dry runs. */
+  buildList?: BuildListReport;
   /** Totals. */
   totals: Totals;
 }

@@ -282,6 +282,7 @@ Deno.test("cli: -v prints one line per module", async () => {
       assert.equal(mine.length, 1, `${path}@${version}:\n${r.stderr}`);
       assert.match(mine[0], /^fetched /);
     }
+    assert.match(r.stderr, /^goprefetch: build list of \d+ modules, \d+ \.info fetched/m);
     assert.match(r.stderr, ALL_FETCHED);
   });
 });

@@ -7,12 +7,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { diffTrees, runGo, snapshotTree } from "./support/go.ts";
 import { fileIdentities, runGoprefetch } from "./support/goprefetch.ts";
+import { BUILD_LIST_ONLY_INFO } from "./support/modules.ts";
 import { withStandardProject } from "./support/proxy_project.ts";
 
 const notLock = (rel: string) => rel.endsWith(".lock");
 const OFFLINE = { GOPROXY: "off", GODEBUG: "cmdgonetlimit=0" };
-/** go.sum names example.com/deep only by its go.mod: go writes no .info for it, goprefetch does. */
-const DEEP_INFO = "cache/download/example.com/deep/@v/v0.1.0.info";
 
 Deno.test("goprefetch writes the cache go mod download writes, and go accepts it offline", async () => {
   await withStandardProject("goprefetch-oracle-", async ({ tmp, project, proxy, env }) => {
@@ -31,9 +30,14 @@ Deno.test("goprefetch writes the cache go mod download writes, and go accepts it
 
     const a = await snapshotTree(cacheA, { ignore: notLock });
     const b = await snapshotTree(cacheB, { ignore: notLock });
-    assert.deepEqual(diffTrees(a, b), [DEEP_INFO + ": only in b (file)"]);
+    assert.deepEqual(diffTrees(a, b), BUILD_LIST_ONLY_INFO);
     const listOnA = await runGo(["list", "-m", "all"], { cwd: project, env: env(cacheA, OFFLINE) });
     assert.notEqual(listOnA.code, 0, "go list -m all needs the .info go mod download leaves out");
+    const listed = await runGo(["list", "-m", "-f", "{{.Path}} {{.Version}}", "all"], {
+      cwd: project,
+      env: env(join(tmp, "cache-tidy")),
+    });
+    assert.match(listed.stdout, /^example\.com\/pruned v1\.0\.0$/m, "pruned is in the build list");
 
     const before = await fileIdentities(cacheB);
     for (

@@ -190,7 +190,7 @@ export function standardModuleSet(): ModuleSpec[] {
     {
       path: "example.com/Upper",
       version: "v1.0.0-RC1",
-      goMod: "module example.com/Upper\n\ngo 1.20\n",
+      goMod: "module example.com/Upper\n\ngo 1.20\n\nrequire example.com/pruned v1.0.0\n",
       time: "2024-01-02T05:04:05.120000+02:00",
     },
     { path: "example.com/vtwo/v2", version: "v2.1.0" },
@@ -208,6 +208,11 @@ export function standardModuleSet(): ModuleSpec[] {
       },
     },
     { path: "example.com/deep", version: "v0.1.0", goMod: "module example.com/deep\n\ngo 1.16\n" },
+    {
+      path: "example.com/pruned",
+      version: "v1.0.0",
+      goMod: "module example.com/pruned\n\ngo 1.21\n",
+    },
     {
       path: "example.com/nested",
       version: "v1.1.0",
@@ -242,6 +247,20 @@ export function standardModuleSet(): ModuleSpec[] {
     },
   ];
 }
+
+/**
+ * How goprefetch's cache differs from `go mod download`'s (`diffTrees(a, b)`): goprefetch also
+ * writes the `.info` of two modules in the build list `go list -m all` prints: `deep`, which
+ * go.sum names only by its go.mod (required by `lib`, at go 1.16, so not pruned), and `pruned`,
+ * which go.sum does not name at all (required by `Upper`, at go 1.20, whose requirements go
+ * lists without loading their go.mod).
+ */
+export const BUILD_LIST_ONLY_INFO: string[] = [
+  "cache/download/example.com/deep/@v/v0.1.0.info: only in b (file)",
+  "cache/download/example.com/pruned: only in b (dir)",
+  "cache/download/example.com/pruned/@v: only in b (dir)",
+  "cache/download/example.com/pruned/@v/v1.0.0.info: only in b (file)",
+];
 
 /** What the main module of the oracle tests requires: every standard module but the go.mod-only one. */
 export const STANDARD_REQUIRES: { path: string; version: string }[] = [
