@@ -61,8 +61,13 @@ export interface Mirror {
   goModOnly: number;
   /** Bytes of every .info, .mod and .zip file a full fetch of go.sum downloads. */
   bytes: number;
-  /** Every file of the set, as paths relative to the GOPROXY tree (for the network floor). */
+  /**
+   * Every file of the set, as paths relative to the GOPROXY tree (for the network floor):
+   * what go.sum names, and the `.info` of every other build-list module.
+   */
   files: string[];
+  /** Whether the mirror holds the `.info` of every build-list module (`go list -m all`). */
+  buildListInfo?: boolean;
 }
 
 /** Where mirrors are kept: `${XDG_CACHE_HOME:-$HOME/.cache}/goprefetch-bench`. */
@@ -112,7 +117,11 @@ export async function ensureMirror(set: ModuleSet, log: (s: string) => void): Pr
   const dir = join(mirrorRoot(), set.name);
   const ready = join(dir, "ready.json");
   try {
-    return JSON.parse(await Deno.readTextFile(ready)) as Mirror;
+    const mirror = JSON.parse(await Deno.readTextFile(ready)) as Mirror;
+    if (mirror.buildListInfo) return mirror;
+    await addBuildListInfo(mirror, dir, log);
+    await Deno.writeTextFile(ready, JSON.stringify(mirror, null, 1));
+    return mirror;
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
@@ -178,7 +187,7 @@ async function buildMirror(set: ModuleSet, dir: string, log: (s: string) => void
   await Deno.remove(scratch, { recursive: true });
   const goLine = (await Deno.readTextFile(join(projectDir, "go.mod"))).match(/^go (\S+)/m)?.[1] ??
     "";
-  return {
+  const mirror: Mirror = {
     set,
     projectDir,
     modCache,
@@ -191,6 +200,40 @@ async function buildMirror(set: ModuleSet, dir: string, log: (s: string) => void
     bytes,
     files,
   };
+  await addBuildListInfo(mirror, dir, log);
+  return mirror;
+}
+
+/**
+ * Adds the `.info` of every build-list module to the mirror (`go list -m all` reads them, and
+ * goprefetch fetches them), running go in a copy of the project so that its go.mod and go.sum
+ * stay as published. Modules the proxy does not have are left out.
+ */
+async function addBuildListInfo(mirror: Mirror, dir: string, log: (s: string) => void) {
+  const scratch = join(dir, "scratch-list");
+  await Deno.remove(scratch, { recursive: true }).catch(() => {});
+  await run("cp", ["-R", mirror.projectDir, scratch], dir);
+  log(`mirror ${mirror.set.name}: go list -m all, for the build list's .info files`);
+  const env = {
+    GOMODCACHE: mirror.modCache,
+    GOFLAGS: "-mod=mod -modcacherw",
+    GOSUMDB: "off",
+    GOWORK: "off",
+  };
+  const listed = await goJson(["list", "-m", "-e", "-json", "all"], scratch, env);
+  await Deno.remove(scratch, { recursive: true });
+  const known = new Set(mirror.files);
+  for (const o of listed.objects) {
+    const target = o.Replace ?? o;
+    if (o.Main || !target.Version || o.Error) continue;
+    const file = `${goEscape(target.Path)}/@v/${goEscape(target.Version)}.info`;
+    const stat = await Deno.stat(join(proxyTree(mirror), file)).catch(() => undefined);
+    if (known.has(file) || !stat) continue;
+    known.add(file);
+    mirror.files.push(file);
+    mirror.bytes += stat.size;
+  }
+  mirror.buildListInfo = true;
 }
 
 /** go.sum text without the lines of the module versions in `drop` (`path@version`). */
@@ -261,7 +304,9 @@ interface GoJson {
   Path: string;
   Version: string;
   Dir?: string;
-  Error?: string;
+  Main?: boolean;
+  Replace?: { Path: string; Version?: string };
+  Error?: string | { Err: string };
 }
 
 /**
@@ -271,7 +316,9 @@ interface GoJson {
 async function goJson(args: string[], cwd: string, env: Record<string, string>) {
   const out = await output("go", args, cwd, env);
   const objects = JSON.parse(`[${out.stdout.replace(/}\s*{/g, "},{")}]`) as GoJson[];
-  const failed = objects.filter((o) => o.Error).map((o) => `${o.Path}@${o.Version}: ${o.Error}`);
+  const failed = objects.filter((o) => o.Error).map((o) =>
+    `${o.Path}@${o.Version}: ${typeof o.Error === "string" ? o.Error : o.Error?.Err}`
+  );
   if (!out.ok && failed.length === 0) {
     throw new Error(`go ${args.slice(0, 3).join(" ")}: ${out.stderr}`);
   }
