@@ -84,6 +84,12 @@ type BodyReader<T> = (body: ByteBody, length: number | undefined) => Promise<T>;
 
 const MAX_REDIRECTS = 10;
 
+/**
+ * Which waiting request gets a free slot first: zips, the long pole of a run; then go.mod
+ * files, which installs and the build list wait for; then `.info` files, which nothing waits for.
+ */
+const PRIORITY: Record<string, number> = { zip: 0, mod: 1, info: 2 };
+
 /** Fetches `.info`, `.mod` and `.zip` files through the GOPROXY list. */
 export class ProxyClient {
   #opts: ProxyClientOptions;
@@ -148,9 +154,10 @@ export class ProxyClient {
       }
       const base = redactUrl(entry.url);
       try {
+        const priority = PRIORITY[ext];
         const r = entry.url.startsWith("file:")
-          ? await this.#readFileProxy(entry.url, rel, read)
-          : await this.#getWithRetries(entry, rel, read);
+          ? await this.#readFileProxy(entry.url, rel, read, priority)
+          : await this.#getWithRetries(entry, rel, read, priority);
         return { body: r.body, proxy: base, retries: retries + r.retries };
       } catch (e) {
         if (this.#opts.signal.aborted) throw e;
@@ -174,6 +181,7 @@ export class ProxyClient {
     base: string,
     rel: string,
     read: BodyReader<T>,
+    priority: number,
   ): Promise<{ body: T; retries: number }> {
     const file = decodeURIComponent(new URL(base).pathname).replace(/\/$/, "") + "/" + rel;
     let f: Deno.FsFile;
@@ -190,7 +198,7 @@ export class ProxyClient {
     return await this.#requests.run(async () => ({
       body: await read(new ByteBody(f.readable), size),
       retries: 0,
-    }));
+    }), priority);
   }
 
   /** With `|` after the entry, the next proxy is the retry: go falls through at once. */
@@ -198,13 +206,17 @@ export class ProxyClient {
     entry: UrlEntry,
     rel: string,
     read: BodyReader<T>,
+    priority: number,
   ): Promise<{ body: T; retries: number }> {
     const maxRetries = entry.fallBackOnError ? 0 : this.#opts.retries;
     const url = entry.url + "/" + goPathEscape(rel);
     const auth = entry.authorization?.(url);
     for (let attempt = 0;; attempt++) {
       try {
-        const body = await this.#requests.run(() => this.#attempt(url, read, attempt > 0, auth));
+        const body = await this.#requests.run(
+          () => this.#attempt(url, read, attempt > 0, auth),
+          priority,
+        );
         return { body, retries: attempt };
       } catch (e) {
         if (this.#opts.signal.aborted) throw e;

@@ -76,6 +76,8 @@ interface Context {
   pool: InstallPool;
   budget: MemoryBudget;
   signal: AbortSignal;
+  /** Zip downloads and installs in flight at most. */
+  zipSlots: Semaphore;
 }
 
 /** What a pipeline run did. */
@@ -89,9 +91,10 @@ export interface PipelineResult {
 }
 
 /**
- * Runs the pipeline. Modules with a zip run at most `concurrency` at a time; go.mod-only ones
- * need no slot, so that every go.mod is in early and the build list's `.info` files are
- * fetched while zips are still arriving.
+ * Runs the pipeline. Every module's go.mod (and a zip module's `.info`) is asked for at once,
+ * the request limit queueing them, while zip downloads and installs take one of `concurrency`
+ * slots each. So every go.mod is in early, and the build list's `.info` files are fetched while
+ * zips are still arriving.
  */
 export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult> {
   const stop = new AbortController();
@@ -107,15 +110,20 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     signal,
     onBytes: (bytes) => opts.onProgress?.({ type: "bytes", bytes }),
   });
-  const ctx: Context = { opts, client, pool: new InstallPool(opts.workers), budget, signal };
-  const zipSlots = new Semaphore(opts.concurrency);
+  const ctx: Context = {
+    opts,
+    client,
+    pool: new InstallPool(opts.workers),
+    budget,
+    signal,
+    zipSlots: new Semaphore(opts.concurrency),
+  };
   const goMods = new Countdown(opts.modules.length);
   opts.onProgress?.({ type: "plan", total: opts.modules.length });
   try {
     const infos = goMods.done.then(() => completeBuildList(ctx));
     const modules = await Promise.all(opts.modules.map(async (m) => {
-      const run = () => processModule(ctx, m, goMods.once());
-      const record = await (m.zipHashes.length > 0 ? zipSlots.run(run) : run());
+      const record = await processModule(ctx, m, goMods.once());
       if (record.status === "failed" && !opts.continueOnError) stop.abort();
       opts.onProgress?.({ type: "module", record });
       return record;
@@ -153,7 +161,11 @@ async function processModule(
   m: ModuleSums,
   goModSettled: () => void,
 ): Promise<ModuleRecord> {
-  const started = performance.now();
+  let started = performance.now();
+  const begin = () => {
+    started = performance.now();
+    ctx.opts.onProgress?.({ type: "start", path: m.path, version: m.version });
+  };
   const record: ModuleRecord = {
     path: m.path,
     version: m.version,
@@ -173,7 +185,6 @@ async function processModule(
   try {
     if (ctx.signal.aborted) return finish("cancelled");
     if (matchPrefixPatterns(ctx.opts.gonoproxy, m.path)) return finish("private");
-    ctx.opts.onProgress?.({ type: "start", path: m.path, version: m.version });
     const p = modulePaths(ctx.opts.root, m.path, m.version);
     const state = await readCacheState(p);
     const needMod = !state.mod ||
@@ -183,6 +194,7 @@ async function processModule(
     if (needInfo) record.files.push("info");
     if (needMod) record.files.push("mod");
     if (needZip) record.files.push("zip");
+    else begin();
     if (record.files.length === 0) return finish("cached");
     if (ctx.opts.dryRun) return finish("planned");
     await mkdirAll(p.atV);
@@ -191,7 +203,12 @@ async function processModule(
     const results = await Promise.allSettled([
       goMod,
       needInfo ? fetchInfo(ctx, m, p, record) : undefined,
-      needZip ? fetchAndInstallZip(ctx, m, p, record, goMod) : undefined,
+      needZip
+        ? ctx.zipSlots.run(() => {
+          begin();
+          return fetchAndInstallZip(ctx, m, p, record, goMod);
+        })
+        : undefined,
     ]);
     const failure = results.find((r) => r.status === "rejected");
     if (failure) throw failure.reason;

@@ -4,19 +4,19 @@
  * @module
  */
 
-/** A counting semaphore with FIFO waiters. */
+/** A counting semaphore; waiters of a lower priority number go first, FIFO within one. */
 export class Semaphore {
   #free: number;
-  #waiters: (() => void)[] = [];
+  #waiters: (() => void)[][] = [];
 
   /** Creates a semaphore with `permits` permits. */
   constructor(permits: number) {
     this.#free = permits;
   }
 
-  /** Runs `fn` while holding one permit. */
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    await this.acquire();
+  /** Runs `fn` while holding one permit, waiting for it with `priority` (0 first). */
+  async run<T>(fn: () => Promise<T>, priority = 0): Promise<T> {
+    await this.acquire(priority);
     try {
       return await fn();
     } finally {
@@ -24,18 +24,18 @@ export class Semaphore {
     }
   }
 
-  /** Waits for a permit. */
-  acquire(): Promise<void> {
+  /** Waits for a permit, with `priority` (0 first). */
+  acquire(priority = 0): Promise<void> {
     if (this.#free > 0) {
       this.#free--;
       return Promise.resolve();
     }
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return new Promise((resolve) => (this.#waiters[priority] ??= []).push(resolve));
   }
 
   /** Returns a permit. */
   release(): void {
-    const next = this.#waiters.shift();
+    const next = this.#waiters.find((queue) => queue?.length > 0)?.shift();
     if (next) next();
     else this.#free++;
   }
