@@ -224,6 +224,26 @@ async function verifyPair(t: RunTarget): Promise<Extra[]> {
   return extras;
 }
 
+/**
+ * Runs `GOPROXY=off go list -m all` on the cache goprefetch filled: it needs the `.info` of
+ * every build-list module, which goprefetch writes and `go mod download` does not. Only for a
+ * project that builds alone: elsewhere go cannot load the graph without its local replacements.
+ */
+async function listCheck(t: RunTarget): Promise<Extra[]> {
+  if (!t.mirror.buildsAlone) return [];
+  const m = await measure(
+    ["go", "list", "-m", "all"],
+    t.mirror.projectDir,
+    goEnv(t.modCache, "off"),
+  );
+  const verdict = m.code === 0 ? "ok" : `FAILED: exit ${m.code} ${m.stderrTail}`;
+  return [{
+    what: `GOPROXY=off go list -m all on goprefetch's cache, ${t.mirror.set.name}: ${verdict}`,
+    wallMs: m.wallMs,
+    maxRssKiB: m.maxRssKiB,
+  }];
+}
+
 function parseList(value: string | undefined, fallback: string[], known: string[]): string[] {
   const list = value ? value.split(",").filter((x) => x !== "") : fallback;
   for (const x of list) {
@@ -301,7 +321,7 @@ async function main(): Promise<void> {
           records.push(r);
           if (c.name === REFERENCE && r.ok && !noOpDone) {
             extras.push(await noOpRerun(target, profile));
-            if (!verified) extras.push(...await verifyPair(target));
+            if (!verified) extras.push(...await verifyPair(target), ...await listCheck(target));
             noOpDone = verified = true;
           }
         }
