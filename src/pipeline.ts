@@ -382,10 +382,11 @@ async function completeBuildList(
       report.bytes += got.bytes;
       report.retries += got.retries;
     } catch (e) {
-      if (ctx.signal.aborted) return;
+      if (ctx.signal.aborted || e instanceof LeftToGoError) return;
+      const id = moduleKey(m);
+      const why = (e as Error).message.replace(`${id}: `, "");
       warnings.push(
-        `${moduleKey(m)}: no .info, so GOPROXY=off go list -m all will fail for it: ` +
-          (e as Error).message,
+        `${id}: no .info fetched, so GOPROXY=off go list -m all will fail for it: ${why}`,
       );
     }
   }));

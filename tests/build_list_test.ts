@@ -144,6 +144,41 @@ Deno.test("build list of a module equals go list -m all, and goprefetch makes it
   });
 });
 
+Deno.test("build list: a .info the proxy lacks is a warning naming the module, not a failure", async () => {
+  await withProxyProject(
+    "goprefetch-buildlist-gone-",
+    GRAPH,
+    async ({ tmp, root, project, env }) => {
+      await Deno.writeTextFile(join(project, "go.mod"), MAIN_GO_MOD);
+      await Deno.mkdir(join(project, "local"));
+      await Deno.writeTextFile(
+        join(project, "local", "go.mod"),
+        goMod("local", "1.21", ["g v1.0.0"]),
+      );
+      const tidy = await runGo(["list", "-m", "all"], {
+        cwd: project,
+        env: env(join(tmp, "cache-go"), { GOFLAGS: "-mod=mod" }),
+      });
+      assert.equal(tidy.code, 0, tidy.stderr);
+      await Deno.remove(join(root, "example.com/bl/x/@v/v1.0.0.info"));
+      const report = join(tmp, "report.json");
+      const run = await runGoprefetch(["--json", report, "."], {
+        cwd: project,
+        env: env(join(tmp, "cache-b")),
+      });
+      assert.equal(run.code, 0, run.stderr);
+      const { warnings, totals } = JSON.parse(await Deno.readTextFile(report));
+      assert.equal(totals.failed, 0);
+      const gone = warnings.filter((w: string) => w.includes(`${P}x@v1.0.0`));
+      assert.equal(gone.length, 1, JSON.stringify(warnings));
+      assert.match(
+        gone[0],
+        /^example\.com\/bl\/x@v1\.0\.0: no \.info fetched, .*: http:\/\/127\.0\.0\.1:\d+: 404 /,
+      );
+    },
+  );
+});
+
 Deno.test("build list of a workspace equals go list -m all, go.work replacements first", async () => {
   await withProxyProject("goprefetch-buildlist-ws-", GRAPH, async ({ tmp, project, env }) => {
     const w1 =
