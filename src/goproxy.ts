@@ -184,21 +184,20 @@ export class ProxyClient {
     priority: number,
   ): Promise<{ body: T; retries: number }> {
     const file = decodeURIComponent(new URL(base).pathname).replace(/\/$/, "") + "/" + rel;
-    let f: Deno.FsFile;
-    try {
-      f = await Deno.open(file, { read: true });
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) throw new NotExistError(`404 Not Found: ${file}`);
-      if (e instanceof Deno.errors.PermissionDenied) {
-        throw new ProxyError(`403 Forbidden: ${file}`, { transient: false });
+    return await this.#requests.run(async () => {
+      let f: Deno.FsFile;
+      try {
+        f = await Deno.open(file, { read: true });
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) throw new NotExistError(`404 Not Found: ${file}`);
+        if (e instanceof Deno.errors.PermissionDenied) {
+          throw new ProxyError(`403 Forbidden: ${file}`, { transient: false });
+        }
+        throw e;
       }
-      throw e;
-    }
-    const size = (await f.stat()).size;
-    return await this.#requests.run(async () => ({
-      body: await read(new ByteBody(f.readable), size),
-      retries: 0,
-    }), priority);
+      const size = (await f.stat()).size;
+      return { body: await read(new ByteBody(f.readable), size), retries: 0 };
+    }, priority);
   }
 
   /** With `|` after the entry, the next proxy is the retry: go falls through at once. */

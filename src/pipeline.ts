@@ -78,7 +78,16 @@ interface Context {
   signal: AbortSignal;
   /** Zip downloads and installs in flight at most. */
   zipSlots: Semaphore;
+  /**
+   * Bounds the small file work outside zip slots (probes, `.mod`, `.info` and `list` writes):
+   * every module starts at once, and unbounded, their open files would exhaust a low file
+   * descriptor limit (256 by default on macOS).
+   */
+  files: Semaphore;
 }
+
+/** Small file operations in flight at most, each holding two or three files open. */
+const FILE_OPS = 32;
 
 /** What a pipeline run did. */
 export interface PipelineResult {
@@ -117,6 +126,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     budget,
     signal,
     zipSlots: new Semaphore(opts.concurrency),
+    files: new Semaphore(FILE_OPS),
   };
   const goMods = new Countdown(opts.modules.length);
   opts.onProgress?.({ type: "plan", total: opts.modules.length });
@@ -186,7 +196,7 @@ async function processModule(
     if (ctx.signal.aborted) return finish("cancelled");
     if (matchPrefixPatterns(ctx.opts.gonoproxy, m.path)) return finish("private");
     const p = modulePaths(ctx.opts.root, m.path, m.version);
-    const state = await readCacheState(p);
+    const state = await ctx.files.run(() => readCacheState(p));
     const needMod = !state.mod ||
       (m.goModHashes.length > 0 && !m.goModHashes.includes(hashGoMod(state.mod)));
     const needInfo = record.zip && !state.hasInfo;
@@ -197,7 +207,7 @@ async function processModule(
     else begin();
     if (record.files.length === 0) return finish("cached");
     if (ctx.opts.dryRun) return finish("planned");
-    await mkdirAll(p.atV);
+    await ctx.files.run(() => mkdirAll(p.atV));
     const goMod = needMod ? fetchGoMod(ctx, m, p, record) : Promise.resolve();
     goMod.finally(goModSettled).catch(() => {});
     const results = await Promise.allSettled([
@@ -238,8 +248,10 @@ async function fetchGoMod(
         `go.sum has ${m.goModHashes.join(" or ")}; nothing was written to the cache.`,
     );
   }
-  await writeFileAtomic(p.base + ".mod", got, ctx.opts.umask);
-  await rewriteVersionList(p.atV, ctx.opts.umask);
+  await ctx.files.run(async () => {
+    await writeFileAtomic(p.base + ".mod", got, ctx.opts.umask);
+    await rewriteVersionList(p.atV, ctx.opts.umask);
+  });
 }
 
 async function fetchInfo(
@@ -255,7 +267,7 @@ async function fetchInfo(
   } catch (e) {
     throw new Error(`${m.path}@${m.version}: ${(e as Error).message}`);
   }
-  await writeFileAtomic(p.base + ".info", info, ctx.opts.umask);
+  await ctx.files.run(() => writeFileAtomic(p.base + ".info", info, ctx.opts.umask));
 }
 
 /**
