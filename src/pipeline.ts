@@ -84,6 +84,8 @@ interface Context {
    * descriptor limit (256 by default on macOS).
    */
   files: Semaphore;
+  /** Called at a module's first failure: stops new work unless the run continues on error. */
+  failed: () => void;
 }
 
 /** Small file operations in flight at most, each holding two or three files open. */
@@ -127,14 +129,17 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     signal,
     zipSlots: new Semaphore(opts.concurrency),
     files: new Semaphore(FILE_OPS),
+    failed: () => {
+      if (!opts.continueOnError) stop.abort();
+    },
   };
   const goMods = new Countdown(opts.modules.length);
+  const turns = new Turns(opts.modules.length);
   opts.onProgress?.({ type: "plan", total: opts.modules.length });
   try {
     const infos = goMods.done.then(() => completeBuildList(ctx));
-    const modules = await Promise.all(opts.modules.map(async (m) => {
-      const record = await processModule(ctx, m, goMods.once());
-      if (record.status === "failed" && !opts.continueOnError) stop.abort();
+    const modules = await Promise.all(opts.modules.map(async (m, i) => {
+      const record = await processModule(ctx, m, goMods.once(), turns.of(i));
       opts.onProgress?.({ type: "module", record });
       return record;
     }));
@@ -166,10 +171,39 @@ class Countdown {
   }
 }
 
+/**
+ * Lets modules queue for zip slots in input order, whatever order their cache probes finish
+ * in: module i queues once module i-1 has queued or found it needs no zip.
+ */
+class Turns {
+  #passed: Promise<void>[] = [];
+  #pass: (() => void)[] = [];
+
+  constructor(count: number) {
+    for (let i = 0; i < count; i++) {
+      this.#passed.push(new Promise((resolve) => this.#pass.push(resolve)));
+    }
+  }
+
+  /** Module i's turn: `wait()` for the one before it, then `pass()` to the one after. */
+  of(i: number): Turn {
+    return {
+      wait: () => i === 0 ? Promise.resolve() : this.#passed[i - 1],
+      pass: () => this.#pass[i](),
+    };
+  }
+}
+
+interface Turn {
+  wait(): Promise<void>;
+  pass(): void;
+}
+
 async function processModule(
   ctx: Context,
   m: ModuleSums,
   goModSettled: () => void,
+  turn: Turn,
 ): Promise<ModuleRecord> {
   let started = performance.now();
   const begin = () => {
@@ -192,6 +226,13 @@ async function processModule(
     record.ms = Math.round(performance.now() - started);
     return record;
   };
+  const fail = (e: unknown): ModuleRecord => {
+    if (e instanceof LeftToGoError) return finish("direct");
+    ctx.failed();
+    const message = (e as Error).message;
+    const id = `${m.path}@${m.version}`;
+    return finish("failed", message.startsWith(id) ? message : `${id}: ${message}`);
+  };
   try {
     if (ctx.signal.aborted) return finish("cancelled");
     if (matchPrefixPatterns(ctx.opts.gonoproxy, m.path)) return finish("private");
@@ -204,32 +245,41 @@ async function processModule(
     if (needInfo) record.files.push("info");
     if (needMod) record.files.push("mod");
     if (needZip) record.files.push("zip");
-    else begin();
+    else {
+      turn.pass();
+      begin();
+    }
     if (record.files.length === 0) return finish("cached");
     if (ctx.opts.dryRun) return finish("planned");
     await ctx.files.run(() => mkdirAll(p.atV));
     const goMod = needMod ? fetchGoMod(ctx, m, p, record) : Promise.resolve();
     goMod.finally(goModSettled).catch(() => {});
-    const results = await Promise.allSettled([
+    if (needZip) await turn.wait();
+    const zip = needZip
+      ? ctx.zipSlots.run(() => {
+        begin();
+        return fetchAndInstallZip(ctx, m, p, record, goMod);
+      })
+      : undefined;
+    turn.pass();
+    let first: { error: unknown; own: boolean } | undefined;
+    const settle = (part: Promise<void> | undefined) =>
+      part?.catch((error) => {
+        if (first) return;
+        first = { error, own: !ctx.signal.aborted || error instanceof InstallError };
+        if (first.own && !(error instanceof LeftToGoError)) ctx.failed();
+      });
+    await Promise.all([
       goMod,
       needInfo ? fetchInfo(ctx, m, p, record) : undefined,
-      needZip
-        ? ctx.zipSlots.run(() => {
-          begin();
-          return fetchAndInstallZip(ctx, m, p, record, goMod);
-        })
-        : undefined,
-    ]);
-    const failure = results.find((r) => r.status === "rejected");
-    if (failure) throw failure.reason;
-    return finish("fetched");
+      zip,
+    ].map(settle));
+    if (!first) return finish("fetched");
+    return first.own ? fail(first.error) : finish("cancelled");
   } catch (e) {
-    if (e instanceof LeftToGoError) return finish("direct");
-    if (ctx.signal.aborted && !(e instanceof InstallError)) return finish("cancelled");
-    const message = (e as Error).message;
-    const id = `${m.path}@${m.version}`;
-    return finish("failed", message.startsWith(id) ? message : `${id}: ${message}`);
+    return ctx.signal.aborted ? finish("cancelled") : fail(e);
   } finally {
+    turn.pass();
     goModSettled();
   }
 }
