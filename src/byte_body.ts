@@ -40,30 +40,17 @@ export class ByteBody {
    * Calls `onBytes` with each piece of the body, read into one scratch buffer that is
    * reused (so a piece is valid only until `onBytes` settles).
    */
-  async forEach(onBytes: (bytes: Uint8Array) => void | Promise<void>): Promise<void> {
-    let buffer = new ArrayBuffer(SCRATCH_SIZE);
+  async forEach(
+    onBytes: (bytes: Uint8Array) => void | Promise<void>,
+    scratchSize = SCRATCH_SIZE,
+  ): Promise<void> {
+    let buffer = new ArrayBuffer(scratchSize);
     for (;;) {
       const got = await this.read(new Uint8Array(buffer));
       if (!got) return;
       await onBytes(got);
       buffer = got.buffer as ArrayBuffer;
     }
-  }
-
-  /** Reads the whole body into one new buffer; for small files such as `.info` and `.mod`. */
-  async bytes(): Promise<Uint8Array> {
-    let out = new Uint8Array(4096);
-    let size = 0;
-    await this.forEach((bytes) => {
-      if (size + bytes.length > out.length) {
-        const grown = new Uint8Array(Math.max(out.length * 2, size + bytes.length));
-        grown.set(out.subarray(0, size));
-        out = grown;
-      }
-      out.set(bytes, size);
-      size += bytes.length;
-    });
-    return out.slice(0, size);
   }
 
   /** Stops reading and releases the stream. */

@@ -84,6 +84,9 @@ type BodyReader<T> = (body: ByteBody, length: number | undefined) => Promise<T>;
 
 const MAX_REDIRECTS = 10;
 
+/** go's `codehost.MaxGoMod`: the largest `.mod` (and here `.info`) accepted. */
+const MAX_SMALL_FILE = 16 << 20;
+
 /**
  * Which waiting request gets a free slot first: zips, the long pole of a run; then go.mod
  * files, which installs and the build list wait for; then `.info` files, which nothing waits for.
@@ -103,7 +106,7 @@ export class ProxyClient {
 
   /** Fetches a small file (`info` or `mod`) into memory. */
   fetchSmall(path: string, version: string, ext: "info" | "mod"): Promise<Fetched<Uint8Array>> {
-    return this.#tryProxies(path, version, ext, (body) => body.bytes());
+    return this.#tryProxies(path, version, ext, readSmall);
   }
 
   /**
@@ -350,6 +353,35 @@ export class ProxyClient {
     file.close();
     return { kind: "tempFile", file: fileName, size };
   }
+}
+
+/**
+ * Reads a `.mod` or `.info` body, of at most go's 16 MiB go.mod limit: in place into one
+ * buffer when its length is known, else through a small scratch buffer into a growing one.
+ */
+async function readSmall(body: ByteBody, length: number | undefined): Promise<Uint8Array> {
+  const tooLarge = () =>
+    new ProxyError(`response larger than ${MAX_SMALL_FILE} bytes`, { transient: false });
+  if (length !== undefined) {
+    if (length > MAX_SMALL_FILE) {
+      await body.cancel();
+      throw tooLarge();
+    }
+    return await readExactly(body, length);
+  }
+  let out = new Uint8Array(4096);
+  let size = 0;
+  await body.forEach((bytes) => {
+    if (size + bytes.length > MAX_SMALL_FILE) throw tooLarge();
+    if (size + bytes.length > out.length) {
+      const grown = new Uint8Array(Math.max(out.length * 2, size + bytes.length));
+      grown.set(out.subarray(0, size));
+      out = grown;
+    }
+    out.set(bytes, size);
+    size += bytes.length;
+  }, 16 * 1024);
+  return out.slice(0, size);
 }
 
 /** Reads a body of `length` bytes into one buffer of that size, read into in place. */

@@ -127,6 +127,21 @@ Deno.test("proxy: A,B where A answers 500 fails the module without trying B", as
   });
 });
 
+Deno.test("proxy: a go.mod over go's 16 MiB limit fails the module at once, unread and unretried", async () => {
+  const huge: Fault = (_req, path) =>
+    path === `${ALPHA_DIR}${ALPHA.version}.mod`
+      ? new Response(new Uint8Array((16 << 20) + 1), { status: 200 })
+      : undefined;
+  await withProxies({ a: huge }, async (box, a) => {
+    const r = await goprefetch(box, a.url, ["--continue-on-error"]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, summary(2, 0, 1));
+    assert.match(moduleLine(r, ALPHA), /response larger than 16777216 bytes/);
+    assert.equal(a.requests.filter((p) => p.endsWith(".mod") && p.startsWith(ALPHA_DIR)).length, 1);
+    await assertNoAlphaZip(box);
+  });
+});
+
 Deno.test("proxy: A|B where A answers 500 fetches the module from B", async () => {
   await withProxies({ a: failAlpha(500) }, async (box, a, b) => {
     const r = await goprefetch(box, `${a.url}|${b.url}`);
