@@ -144,6 +144,30 @@ Deno.test("build list of a module equals go list -m all, and goprefetch makes it
   });
 });
 
+Deno.test("build list of a main module below go 1.17 loads the whole graph, as go does", async () => {
+  const old = GRAPH.map((m) => ({ ...m, goMod: m.goMod?.replace("go 1.21", "go 1.16") }));
+  await withProxyProject("goprefetch-buildlist-old-", old, async ({ tmp, project, env }) => {
+    const text = MAIN_GO_MOD.replace("go 1.21", "go 1.16");
+    await Deno.writeTextFile(join(project, "go.mod"), text);
+    await Deno.mkdir(join(project, "local"));
+    await Deno.writeTextFile(
+      join(project, "local", "go.mod"),
+      goMod("local", "1.16", ["g v1.0.0"]),
+    );
+    const cacheGo = join(tmp, "cache-go");
+    const listed = await runGo(["list", "-m", "-f", LIST_FORMAT, "all"], {
+      cwd: project,
+      env: env(cacheGo, { GOFLAGS: "-mod=mod" }),
+    });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.equal(await Deno.readTextFile(join(project, "go.mod")), text, "go left go.mod as is");
+    const go = parseListing(listed.stdout);
+    assert.ok(go.modules.includes(`${P}c v1.2.0`), "b v1.1.0's go.mod is loaded too");
+    const input = { mains: [{ dir: project, goMod: parseGoMod(text, "go.mod") }] };
+    assert.deepEqual(ours(input, cacheGo), { ...go, unreadable: [] });
+  });
+});
+
 Deno.test("build list: a .info the proxy lacks is a warning naming the module, not a failure", async () => {
   await withProxyProject(
     "goprefetch-buildlist-gone-",
