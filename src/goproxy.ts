@@ -88,10 +88,11 @@ const MAX_REDIRECTS = 10;
 const MAX_SMALL_FILE = 16 << 20;
 
 /**
- * Which waiting request gets a free slot first: zips, the long pole of a run; then go.mod
- * files, which installs and the build list wait for; then `.info` files, which nothing waits for.
+ * Which waiting request gets a free slot first: zips, the long pole of a run; then a module's
+ * `.mod` and `.info`, which its install and record wait for; then background requests, such as
+ * the build list's `.info` files, which nothing waits for.
  */
-const PRIORITY: Record<string, number> = { zip: 0, mod: 1, info: 2 };
+const PRIORITY = { zip: 0, module: 1, background: 2 } as const;
 
 /** Fetches `.info`, `.mod` and `.zip` files through the GOPROXY list. */
 export class ProxyClient {
@@ -104,9 +105,18 @@ export class ProxyClient {
     this.#requests = new Semaphore(opts.concurrency);
   }
 
-  /** Fetches a small file (`info` or `mod`) into memory. */
-  fetchSmall(path: string, version: string, ext: "info" | "mod"): Promise<Fetched<Uint8Array>> {
-    return this.#tryProxies(path, version, ext, readSmall);
+  /**
+   * Fetches a small file (`info` or `mod`) into memory; a `background` request waits for a
+   * free slot behind every other.
+   */
+  fetchSmall(
+    path: string,
+    version: string,
+    ext: "info" | "mod",
+    background = false,
+  ): Promise<Fetched<Uint8Array>> {
+    const priority = background ? PRIORITY.background : PRIORITY.module;
+    return this.#tryProxies(path, version, ext, priority, readSmall);
   }
 
   /**
@@ -118,6 +128,7 @@ export class ProxyClient {
       path,
       version,
       "zip",
+      PRIORITY.zip,
       (body, length) => this.#readZip(body, length, tempFile),
     );
   }
@@ -132,6 +143,7 @@ export class ProxyClient {
     path: string,
     version: string,
     ext: string,
+    priority: number,
     read: BodyReader<T>,
   ): Promise<Fetched<T>> {
     const rel = `${escapePath(path)}/@v/${escapeVersion(version)}.${ext}`;
@@ -157,7 +169,6 @@ export class ProxyClient {
       }
       const base = redactUrl(entry.url);
       try {
-        const priority = PRIORITY[ext];
         const r = entry.url.startsWith("file:")
           ? await this.#readFileProxy(entry.url, rel, read, priority)
           : await this.#getWithRetries(entry, rel, read, priority);

@@ -309,8 +309,10 @@ async function fetchInfo(
   m: ModuleVersion,
   p: ModulePaths,
   record: Pick<ModuleRecord, "bytes" | "retries" | "proxy">,
+  background = false,
 ): Promise<void> {
-  const got = count(record, await ctx.client.fetchSmall(m.path, m.version, "info"));
+  const fetched = await ctx.client.fetchSmall(m.path, m.version, "info", background);
+  const got = count(record, fetched);
   let info: string;
   try {
     info = canonicalInfo(got, m.version);
@@ -439,7 +441,7 @@ async function completeBuildList(
     try {
       await mkdirAll(p.atV);
       const got: Pick<ModuleRecord, "bytes" | "retries" | "proxy"> = { bytes: 0, retries: 0 };
-      await fetchInfo(ctx, m, p, got);
+      await fetchInfo(ctx, m, p, got, true);
       report.infoFetched++;
       report.bytes += got.bytes;
       report.retries += got.retries;
