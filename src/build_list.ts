@@ -13,6 +13,7 @@ import { isAbsolute, resolve } from "node:path";
 import {
   compareGoVersions,
   type GoMod,
+  moduleKey as key,
   type ModuleVersion,
   parseGoMod,
   type Replace,
@@ -86,8 +87,6 @@ interface Summary {
 export function computeBuildList(input: BuildListInput, source: GoModSource): BuildList {
   return new Graph(input, source).run();
 }
-
-const key = (m: ModuleVersion): string => `${m.path}@${m.version}`;
 
 /** Orders versions as go's `cmpVersion`: `""` (a main module) above all, `none` below all. */
 function compareVersions(a: string, b: string): number {

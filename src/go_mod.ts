@@ -14,6 +14,11 @@ export interface ModuleVersion {
   version: string;
 }
 
+/** `path@version`, the key a module version goes by. */
+export function moduleKey(m: ModuleVersion): string {
+  return `${m.path}@${m.version}`;
+}
+
 /**
  * A `replace` directive: `old` (all versions when `old.version` is `""`) is replaced by
  * `new`, a module version, or a directory when `new.version` is `""`.

@@ -5,6 +5,7 @@
  * @module
  */
 import { join } from "node:path";
+import type { GoModSource } from "./build_list.ts";
 import { escapePath, escapeVersion } from "./module_path.ts";
 import { canonicalVersion, sortVersions } from "./semver.ts";
 
@@ -204,6 +205,29 @@ async function readAll(file: Deno.FsFile): Promise<Uint8Array> {
     n += r;
   }
   return buf.subarray(0, n);
+}
+
+/**
+ * The go.mod files the build list reads: a module version's `.mod` in the cache at `root`, and
+ * the `go.mod` of a replacement directory; undefined where there is none.
+ *
+ * @example
+ * ```ts
+ * const list = computeBuildList(input, cachedGoMods("/home/ci/go/pkg/mod"));
+ * ```
+ */
+export function cachedGoMods(root: string): GoModSource {
+  const read = (file: string) => {
+    try {
+      return Deno.readTextFileSync(file);
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    module: (m) => read(modulePaths(root, m.path, m.version).base + ".mod"),
+    dir: (dir) => read(join(dir, "go.mod")),
+  };
 }
 
 /** Writes all of `data` at the file's current offset (a single write may be short). */

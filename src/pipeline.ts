@@ -5,16 +5,16 @@
  *
  * @module
  */
-import { join } from "node:path";
 import { type BuildListInput, computeBuildList } from "./build_list.ts";
 import { hashGoMod } from "./dirhash.ts";
-import type { ModuleVersion } from "./go_mod.ts";
+import { moduleKey, type ModuleVersion } from "./go_mod.ts";
 import { type Fetched, LeftToGoError, ProxyClient, type ZipBody } from "./goproxy.ts";
 import type { ModuleSums } from "./gosum.ts";
 import { canonicalInfo } from "./info.ts";
 import { type InstallJob, installModule } from "./installer.ts";
 import { InstallError, InstallPool } from "./install_pool.ts";
 import {
+  cachedGoMods,
   isDirComplete,
   lockVersion,
   mkdirAll,
@@ -230,7 +230,7 @@ async function processModule(
     if (e instanceof LeftToGoError) return finish("direct");
     ctx.failed();
     const message = (e as Error).message;
-    const id = `${m.path}@${m.version}`;
+    const id = moduleKey(m);
     return finish("failed", message.startsWith(id) ? message : `${id}: ${message}`);
   };
   try {
@@ -308,7 +308,7 @@ async function fetchInfo(
   ctx: Context,
   m: ModuleVersion,
   p: ModulePaths,
-  record: Pick<ModuleRecord, "bytes" | "retries" | "proxy">,
+  record: Tally,
   background = false,
 ): Promise<void> {
   const fetched = await ctx.client.fetchSmall(m.path, m.version, "info", background);
@@ -396,17 +396,7 @@ async function completeBuildList(
 ): Promise<Pick<PipelineResult, "buildList" | "warnings">> {
   const { buildLists, dryRun, root, modules, gonoproxy } = ctx.opts;
   if (buildLists.length === 0 || dryRun || ctx.signal.aborted) return { warnings: [] };
-  const read = (file: string) => {
-    try {
-      return Deno.readTextFileSync(file);
-    } catch {
-      return undefined;
-    }
-  };
-  const source = {
-    module: (m: ModuleVersion) => read(modulePaths(root, m.path, m.version).base + ".mod"),
-    dir: (dir: string) => read(join(dir, "go.mod")),
-  };
+  const source = cachedGoMods(root);
   const zips = new Set(modules.filter((m) => m.zipHashes.length > 0).map(moduleKey));
   const named = new Set(modules.map(moduleKey));
   const queries = new Map<string, ModuleVersion>();
@@ -436,11 +426,13 @@ async function completeBuildList(
   await Promise.all([...queries.values()].map(async (m) => {
     if (zips.has(moduleKey(m)) || matchPrefixPatterns(gonoproxy, m.path)) return;
     const p = modulePaths(root, m.path, m.version);
-    if (await Deno.stat(p.base + ".info").then(() => true, () => false)) return;
-    if (ctx.signal.aborted) return;
+    const cached = await ctx.files.run(() =>
+      Deno.stat(p.base + ".info").then(() => true, () => false)
+    );
+    if (cached || ctx.signal.aborted) return;
     try {
-      await mkdirAll(p.atV);
-      const got: Pick<ModuleRecord, "bytes" | "retries" | "proxy"> = { bytes: 0, retries: 0 };
+      await ctx.files.run(() => mkdirAll(p.atV));
+      const got: Tally = { bytes: 0, retries: 0 };
       await fetchInfo(ctx, m, p, got, true);
       report.infoFetched++;
       report.bytes += got.bytes;
@@ -457,20 +449,16 @@ async function completeBuildList(
   return { buildList: report, warnings };
 }
 
-function moduleKey(m: ModuleVersion): string {
-  return `${m.path}@${m.version}`;
-}
-
 async function hasCachedZip(p: ModulePaths): Promise<boolean> {
   const exists = (f: string) => Deno.stat(f).then(() => true, () => false);
   const [zip, ziphash] = await Promise.all([exists(p.base + ".zip"), exists(p.base + ".ziphash")]);
   return zip && ziphash;
 }
 
-function count(
-  record: Pick<ModuleRecord, "bytes" | "retries" | "proxy">,
-  fetched: Fetched<Uint8Array>,
-): Uint8Array {
+/** What a module's record, or the build list's report, adds up from its requests. */
+type Tally = Pick<ModuleRecord, "bytes" | "retries" | "proxy">;
+
+function count(record: Tally, fetched: Fetched<Uint8Array>): Uint8Array {
   record.bytes += fetched.body.length;
   record.retries += fetched.retries;
   record.proxy ??= fetched.proxy;

@@ -6,9 +6,7 @@
  * @module
  */
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import type { BuildListInput } from "./build_list.ts";
-import { parseGoMod } from "./go_mod.ts";
-import { parseGoWork } from "./go_work.ts";
+import type { BuildListInput, MainModule } from "./build_list.ts";
 import { type GoEnv, resolveGoEnv } from "./go_env.ts";
 import type { GoSum } from "./gosum.ts";
 import type { Host } from "./host.ts";
@@ -170,7 +168,7 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
   });
   const result = await runPipeline({
     modules: [...sum.modules.values()],
-    buildLists: buildListInputs(project, host),
+    buildLists: buildListInputs(project),
     root: gomodcache,
     modcacherw: env.modcacherw,
     umask: host.umask,
@@ -202,29 +200,21 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
 
 /**
  * The builds whose build list the run completes: the module, the workspace, or in a recursive
- * run each module go does not build from vendor/. A go.mod or go.work go would refuse to read
- * leaves its build out: go reports that itself, and the go.sum files still get fetched.
+ * run each module go does not build from vendor/. A go.mod go could not parse leaves its build
+ * out: go reports that itself, and the go.sum files still get fetched.
  */
-function buildListInputs(project: Project, host: Host): BuildListInput[] {
-  const mainModule = (dir: string) => {
-    const goMod = parseGoMod(host.readTextFile(join(dir, "go.mod")) ?? "", join(dir, "go.mod"));
-    return { dir, goMod };
-  };
-  try {
-    if (project.mode === "workspace" && project.workFile) {
-      const work = parseGoWork(host.readTextFile(project.workFile) ?? "", project.workFile);
-      return [{
-        mains: project.modules.map(mainModule),
-        workspace: { dir: dirname(project.workFile), replace: work.replace },
-      }];
-    }
-    const vendored = new Set(project.vendored.map((v) => v.dir));
-    return project.modules.filter((dir) => !vendored.has(dir)).map((dir) => ({
-      mains: [mainModule(dir)],
-    }));
-  } catch {
-    return [];
+function buildListInputs(project: Project): BuildListInput[] {
+  const vendored = new Set(project.vendored.map((v) => v.dir));
+  const mains: MainModule[] = [];
+  for (const dir of project.modules) {
+    const goMod = project.goMods.get(dir);
+    if (goMod && !vendored.has(dir)) mains.push({ dir, goMod });
   }
+  if (project.workReplace && project.workFile) {
+    if (mains.length !== project.modules.length) return [];
+    return [{ mains, workspace: { dir: dirname(project.workFile), replace: project.workReplace } }];
+  }
+  return mains.map((main) => ({ mains: [main] }));
 }
 
 /** As go's `checkCacheDir`: GOMODCACHE is created if missing, and must be writable. */

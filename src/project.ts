@@ -7,7 +7,7 @@
  */
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { GoEnv } from "./go_env.ts";
-import { compareGoVersions, goDirective } from "./go_mod.ts";
+import { compareGoVersions, type GoMod, parseGoMod, type Replace } from "./go_mod.ts";
 import { parseGoWork } from "./go_work.ts";
 import { type GoSum, parseGoSum } from "./gosum.ts";
 import type { Host } from "./host.ts";
@@ -26,6 +26,10 @@ export interface Project {
   vendor?: string;
   /** Modules of a recursive run that go builds from vendor/, and their go.sum if any. */
   vendored: { dir: string; reason: string; sumFile?: string }[];
+  /** Each module root's go.mod, parsed; absent when go could not parse it either. */
+  goMods: Map<string, GoMod>;
+  /** The go.work file's `replace` directives, in workspace mode. */
+  workReplace?: Replace[];
 }
 
 /** The directory does not hold what goprefetch needs, or go would reject its go.work. */
@@ -69,8 +73,15 @@ export function discoverProject(opts: ProjectOptions, host: Host): Project {
         "(or --recursive)",
     );
   }
-  const project: Project = { mode: "module", modules: [opts.dir], sumFiles: [], vendored: [] };
-  const vendor = vendorReason(host, opts.dir, goDirective(goMod), opts.env, false);
+  const project: Project = {
+    mode: "module",
+    modules: [opts.dir],
+    sumFiles: [],
+    vendored: [],
+    goMods: new Map(),
+  };
+  const goVersion = addGoMod(project, opts.dir, goMod);
+  const vendor = vendorReason(host, opts.dir, goVersion, opts.env, false);
   if (vendor !== undefined) project.vendor = `${vendor}, nothing to fetch`;
   project.sumFiles = moduleSumFiles(host, opts.dir, goMod, vendor !== undefined);
   return project;
@@ -120,7 +131,15 @@ function discoverWorkspace(workFile: string, env: GoEnv, host: Host): Project {
     throw new ProjectError((e as Error).message);
   }
   const workDir = dirname(workFile);
-  const project: Project = { mode: "workspace", workFile, modules: [], sumFiles: [], vendored: [] };
+  const project: Project = {
+    mode: "workspace",
+    workFile,
+    modules: [],
+    sumFiles: [],
+    vendored: [],
+    goMods: new Map(),
+    workReplace: work.replace,
+  };
   for (const { dir, line } of work.use) {
     const root = resolve(workDir, dir);
     if (project.modules.includes(root)) {
@@ -128,10 +147,12 @@ function discoverWorkspace(workFile: string, env: GoEnv, host: Host): Project {
         `${workFile}:${line}: path ${root} appears multiple times in workspace`,
       );
     }
-    if (host.readTextFile(join(root, "go.mod")) === undefined) {
+    const goMod = host.readTextFile(join(root, "go.mod"));
+    if (goMod === undefined) {
       throw new ProjectError(`${workFile}:${line}: no go.mod in ${root}, which go.work uses`);
     }
     project.modules.push(root);
+    addGoMod(project, root, goMod);
   }
   const vendor = vendorReason(host, workDir, work.go, env, true);
   if (vendor !== undefined) project.vendor = `${vendor}, nothing to fetch`;
@@ -141,7 +162,13 @@ function discoverWorkspace(workFile: string, env: GoEnv, host: Host): Project {
 }
 
 function discoverRecursive(opts: ProjectOptions, host: Host): Project {
-  const project: Project = { mode: "recursive", modules: [], sumFiles: [], vendored: [] };
+  const project: Project = {
+    mode: "recursive",
+    modules: [],
+    sumFiles: [],
+    vendored: [],
+    goMods: new Map(),
+  };
   if (opts.env.mod === "vendor") {
     project.vendor = "GOFLAGS sets -mod=vendor: go builds from vendor/, nothing to fetch";
   }
@@ -169,10 +196,21 @@ function discoverRecursive(opts: ProjectOptions, host: Host): Project {
 function addModule(project: Project, host: Host, dir: string, env: GoEnv): void {
   const goMod = host.readTextFile(join(dir, "go.mod")) ?? "";
   project.modules.push(dir);
-  const reason = vendorReason(host, dir, goDirective(goMod), env, false);
+  const reason = vendorReason(host, dir, addGoMod(project, dir, goMod), env, false);
   const files = moduleSumFiles(host, dir, goMod, reason !== undefined);
   project.sumFiles.push(...files);
   if (reason !== undefined) project.vendored.push({ dir, reason, sumFile: files[0] });
+}
+
+/** Records the parsed go.mod of the module in `dir` and returns its `go` version (`""` if none). */
+function addGoMod(project: Project, dir: string, text: string): string {
+  try {
+    const goMod = parseGoMod(text, join(dir, "go.mod"));
+    project.goMods.set(dir, goMod);
+    return goMod.go;
+  } catch {
+    return "";
+  }
 }
 
 /** The module's go.sum; go.mod without one must have no requirements, unless go uses vendor/. */

@@ -8,11 +8,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type BuildListInput, computeBuildList, type GoModSource } from "../src/build_list.ts";
 import { parseGoMod } from "../src/go_mod.ts";
-import { modulePaths } from "../src/module_cache.ts";
-import { runGo } from "./support/go.ts";
+import { cachedGoMods } from "../src/module_cache.ts";
+import { type GoRun, runGo } from "./support/go.ts";
 import { runGoprefetch } from "./support/goprefetch.ts";
 import type { ModuleSpec } from "./support/modules.ts";
-import { withProxyProject } from "./support/proxy_project.ts";
+import { type ProxyProject, withProxyProject } from "./support/proxy_project.ts";
 
 const P = "example.com/bl/";
 
@@ -80,22 +80,27 @@ function parseListing(stdout: string): { modules: string[]; infoQueries: string[
   return { modules, infoQueries: infoQueries.sort() };
 }
 
-function cacheSource(gomodcache: string): GoModSource {
-  const read = (file: string) => {
-    try {
-      return Deno.readTextFileSync(file);
-    } catch {
-      return undefined;
-    }
-  };
-  return {
-    module: (m) => read(modulePaths(gomodcache, m.path, m.version).base + ".mod"),
-    dir: (dir) => read(join(dir, "go.mod")),
-  };
+/**
+ * Writes the main module (`mainGoMod`, and its `./local` replacement at `goVersion`) and runs
+ * `go list -m all` with {@linkcode LIST_FORMAT} on the cache `tmp/cache-go`, which must succeed.
+ */
+async function listWithGo(p: ProxyProject, mainGoMod: string, goVersion: string): Promise<GoRun> {
+  await Deno.writeTextFile(join(p.project, "go.mod"), mainGoMod);
+  await Deno.mkdir(join(p.project, "local"));
+  await Deno.writeTextFile(
+    join(p.project, "local", "go.mod"),
+    goMod("local", goVersion, ["g v1.0.0"]),
+  );
+  const listed = await runGo(["list", "-m", "-f", LIST_FORMAT, "all"], {
+    cwd: p.project,
+    env: p.env(join(p.tmp, "cache-go"), { GOFLAGS: "-mod=mod" }),
+  });
+  assert.equal(listed.code, 0, listed.stderr);
+  return listed;
 }
 
 function ours(input: BuildListInput, gomodcache: string) {
-  const list = computeBuildList(input, cacheSource(gomodcache));
+  const list = computeBuildList(input, cachedGoMods(gomodcache));
   return {
     modules: list.modules.map((m) => `${m.path} ${m.version}`),
     infoQueries: list.infoQueries.map((m) => `${m.path} ${m.version}`).sort(),
@@ -104,19 +109,10 @@ function ours(input: BuildListInput, gomodcache: string) {
 }
 
 Deno.test("build list of a module equals go list -m all, and goprefetch makes it work offline", async () => {
-  await withProxyProject("goprefetch-buildlist-", GRAPH, async ({ tmp, project, env }) => {
-    await Deno.writeTextFile(join(project, "go.mod"), MAIN_GO_MOD);
-    await Deno.mkdir(join(project, "local"));
-    await Deno.writeTextFile(
-      join(project, "local", "go.mod"),
-      goMod("local", "1.21", ["g v1.0.0"]),
-    );
+  await withProxyProject("goprefetch-buildlist-", GRAPH, async (p) => {
+    const { tmp, project, env } = p;
+    const listed = await listWithGo(p, MAIN_GO_MOD, "1.21");
     const cacheGo = join(tmp, "cache-go");
-    const listed = await runGo(["list", "-m", "-f", LIST_FORMAT, "all"], {
-      cwd: project,
-      env: env(cacheGo, { GOFLAGS: "-mod=mod" }),
-    });
-    assert.equal(listed.code, 0, listed.stderr);
     const go = parseListing(listed.stdout);
     assert.ok(go.modules.includes(`${P}b v1.1.0`), "a's unloaded edge raises b");
     assert.ok(go.modules.includes(`${P}c v1.0.0`), "c v1.3.0 is excluded, c v1.2.0 never loaded");
@@ -146,20 +142,11 @@ Deno.test("build list of a module equals go list -m all, and goprefetch makes it
 
 Deno.test("build list of a main module below go 1.17 loads the whole graph, as go does", async () => {
   const old = GRAPH.map((m) => ({ ...m, goMod: m.goMod?.replace("go 1.21", "go 1.16") }));
-  await withProxyProject("goprefetch-buildlist-old-", old, async ({ tmp, project, env }) => {
+  await withProxyProject("goprefetch-buildlist-old-", old, async (p) => {
+    const { tmp, project } = p;
     const text = MAIN_GO_MOD.replace("go 1.21", "go 1.16");
-    await Deno.writeTextFile(join(project, "go.mod"), text);
-    await Deno.mkdir(join(project, "local"));
-    await Deno.writeTextFile(
-      join(project, "local", "go.mod"),
-      goMod("local", "1.16", ["g v1.0.0"]),
-    );
+    const listed = await listWithGo(p, text, "1.16");
     const cacheGo = join(tmp, "cache-go");
-    const listed = await runGo(["list", "-m", "-f", LIST_FORMAT, "all"], {
-      cwd: project,
-      env: env(cacheGo, { GOFLAGS: "-mod=mod" }),
-    });
-    assert.equal(listed.code, 0, listed.stderr);
     assert.equal(await Deno.readTextFile(join(project, "go.mod")), text, "go left go.mod as is");
     const go = parseListing(listed.stdout);
     assert.ok(go.modules.includes(`${P}c v1.2.0`), "b v1.1.0's go.mod is loaded too");
@@ -172,18 +159,9 @@ Deno.test("build list: a .info the proxy lacks is a warning naming the module, n
   await withProxyProject(
     "goprefetch-buildlist-gone-",
     GRAPH,
-    async ({ tmp, root, project, env }) => {
-      await Deno.writeTextFile(join(project, "go.mod"), MAIN_GO_MOD);
-      await Deno.mkdir(join(project, "local"));
-      await Deno.writeTextFile(
-        join(project, "local", "go.mod"),
-        goMod("local", "1.21", ["g v1.0.0"]),
-      );
-      const tidy = await runGo(["list", "-m", "all"], {
-        cwd: project,
-        env: env(join(tmp, "cache-go"), { GOFLAGS: "-mod=mod" }),
-      });
-      assert.equal(tidy.code, 0, tidy.stderr);
+    async (p) => {
+      const { tmp, root, project, env } = p;
+      await listWithGo(p, MAIN_GO_MOD, "1.21");
       await Deno.remove(join(root, "example.com/bl/x/@v/v1.0.0.info"));
       const report = join(tmp, "report.json");
       const run = await runGoprefetch(["--json", report, "."], {
