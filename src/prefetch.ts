@@ -103,13 +103,13 @@ export function loadSetup(
 }
 
 /**
- * Reads and merges sum files.
+ * Reads and merges sum files (see `readSumFiles`; `workFile` is the workspace's go.work).
  *
  * @throws {SetupError} for a line go would refuse.
  */
-export function loadSums(files: string[], host: Host): GoSum {
+export function loadSums(files: string[], host: Host, workFile?: string): GoSum {
   try {
-    return readSumFiles(files, host);
+    return readSumFiles(files, host, workFile);
   } catch (e) {
     throw new SetupError((e as Error).message);
   }
@@ -145,7 +145,11 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
   }
   if (!options.dryRun) await createCacheDir(gomodcache);
   const vendored = project.vendored.map((v) => v.sumFile);
-  const sum = loadSums(project.sumFiles.filter((f) => !vendored.includes(f)), host);
+  const sum = loadSums(
+    project.sumFiles.filter((f) => !vendored.includes(f)),
+    host,
+    project.workFile,
+  );
   report.warnings.push(...sum.warnings);
   const processEnv = { ...host.env, ...options.env };
   const proxies = proxyEntries(goproxy, env, { ...host, env: processEnv }, report.warnings);

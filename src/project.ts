@@ -9,7 +9,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { GoEnv } from "./go_env.ts";
 import { compareGoVersions, type GoMod, parseGoMod, type Replace } from "./go_mod.ts";
 import { parseGoWork } from "./go_work.ts";
-import { type GoSum, parseGoSum } from "./gosum.ts";
+import { type GoSum, mergeGoSums, parseGoSum } from "./gosum.ts";
 import type { Host } from "./host.ts";
 
 /** Where the go.sum files of a run come from. */
@@ -88,20 +88,22 @@ export function discoverProject(opts: ProjectOptions, host: Host): Project {
 }
 
 /**
- * Reads and merges sum files, such as a project's `sumFiles`.
+ * Reads sum files, such as a project's `sumFiles`, and merges them into the hashes go accepts.
+ * With `workFile` (a workspace's go.work), every file but `<workFile>.sum` is a go.sum of a
+ * module the workspace uses, which go consults only where go.work.sum names nothing.
  *
  * @throws {ProjectError} for a line go would refuse, naming the file and line.
  */
-export function readSumFiles(files: string[], host: Host): GoSum {
-  const sum: GoSum = { modules: new Map(), warnings: [] };
-  for (const file of files) {
-    try {
-      parseGoSum(host.readTextFile(file) ?? "", file, sum);
-    } catch (e) {
-      throw new ProjectError((e as Error).message);
-    }
+export function readSumFiles(files: string[], host: Host, workFile?: string): GoSum {
+  try {
+    return mergeGoSums(files.map((name) => ({
+      name,
+      sum: parseGoSum(host.readTextFile(name) ?? "", name),
+      workspace: workFile !== undefined && name !== workFile + ".sum",
+    })));
+  } catch (e) {
+    throw new ProjectError((e as Error).message);
   }
-  return sum;
 }
 
 /** go's `FindGoWork`: GOWORK, or a search upwards that does not cross GOROOT. */

@@ -56,7 +56,7 @@ export async function runVerify(options: VerifyOptions, host: Host): Promise<Ver
     modules: [],
     totals: { ok: 0, absent: 0, modified: 0, seconds: 0 },
   };
-  const sum = loadSums(setup.project.sumFiles, host);
+  const sum = loadSums(setup.project.sumFiles, host, setup.project.workFile);
   report.warnings.push(...sum.warnings);
   const jobs = [...sum.modules.values()].map((sums) => ({ root: setup.gomodcache, sums }));
   const workers = options.workers ?? defaultWorkers(jobs);

@@ -67,21 +67,50 @@ Deno.test("cli: a malformed go.sum line exits 2 naming the file and the line num
   });
 });
 
-Deno.test("cli: conflicting hashes for one module: any recorded h1 that matches is accepted, as go does", async () => {
+/** PROJECT's go.sum with a second, bogus h1 line for alpha's zip and go.mod, before or after. */
+function conflictingGoSum(bogusFirst: boolean): string {
   const alpha = SMALL_MODULES[0];
   const bogus = "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-  const goSum = PROJECT["go.sum"] + `${alpha.path} ${alpha.version} ${bogus}\n` +
-    `${alpha.path} ${alpha.version}/go.mod ${bogus}\n`;
-  await withProject({ ...PROJECT, "go.sum": goSum }, async (box, proxy) => {
+  const extra = [
+    `${alpha.path} ${alpha.version} ${bogus}`,
+    `${alpha.path} ${alpha.version}/go.mod ${bogus}`,
+  ];
+  const lines = PROJECT["go.sum"].trimEnd().split("\n");
+  return (bogusFirst ? [...extra, ...lines] : [...lines, ...extra]).join("\n") + "\n";
+}
+
+Deno.test("cli: of conflicting go.sum hashes the first one counts, as go checks them; a later one is warned about", async () => {
+  await withProject({ ...PROJECT, "go.sum": conflictingGoSum(false) }, async (box, proxy) => {
     const r = await goprefetch(box, ["."], box.env(proxy.url));
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, ALL_FETCHED);
+    assert.match(r.stderr, /go\.sum:\d+: example\.com\/alpha v1\.0\.0 has a second h1 hash/);
+    assert.match(r.stderr, /go\.sum:\d+: example\.com\/alpha v1\.0\.0\/go\.mod has a second h1/);
     await assertAllComplete(box.gomodcache);
     const build = await runGo(["build", "./..."], {
       cwd: box.project,
       env: box.env("off", { GODEBUG: "cmdgonetlimit=0" }),
     });
     assert.equal(build.code, 0, build.stderr);
+  });
+});
+
+Deno.test("cli: a wrong hash before the right one fails the module, as it fails go", async () => {
+  await withProject({ ...PROJECT, "go.sum": conflictingGoSum(true) }, async (box, proxy) => {
+    const go = await runGo(["mod", "download"], { cwd: box.project, env: box.env(proxy.url) });
+    assert.notEqual(go.code, 0, "go mod download refuses the module too");
+    assert.match(go.stderr, /example\.com\/alpha@v1\.0\.0(\/go\.mod)?: checksum mismatch/);
+
+    const cache = join(box.home, "goprefetch-cache");
+    const r = await goprefetch(box, [".", "--continue-on-error"], {
+      ...box.env(proxy.url),
+      GOMODCACHE: cache,
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /example\.com\/alpha@v1\.0\.0: (go\.mod )?checksum mismatch/);
+    assert.match(r.stderr, /2 fetched, 0 already cached, 0 skipped \(private\/direct\), 1 failed/);
+    const alpha = await listFiles(join(cache, "example.com"));
+    assert.ok(!alpha.some((f) => f.startsWith("alpha@")), alpha.join("\n"));
   });
 });
 

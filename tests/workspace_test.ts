@@ -139,3 +139,34 @@ Deno.test("workspace: GOWORK=off takes only the module's own go.sum", async () =
     assert.equal(build.code, 0, build.stderr);
   });
 });
+
+Deno.test("workspace: go.sum files that disagree about a module make go fail, and goprefetch leaves it out", async () => {
+  await withProxyProject("goprefetch-workspace-", DEPS, async ({ tmp, proxy, env }) => {
+    const ws = join(tmp, "ws");
+    await writeWorkspace(ws, env(join(tmp, "cache-tidy")));
+    const bogus = "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    await Deno.writeTextFile(
+      join(ws, "a", "go.sum"),
+      `example.com/y v1.0.0 ${bogus}\n`,
+      { append: true },
+    );
+    const auto = (gomodcache: string) => {
+      const e = env(gomodcache);
+      delete e.GOWORK;
+      return e;
+    };
+    const go = await runGo(["build", "./..."], { cwd: join(ws, "c"), env: auto(join(tmp, "go")) });
+    assert.notEqual(go.code, 0, "go refuses y whatever the proxy serves");
+    assert.match(go.stderr, /example\.com\/y@v1\.0\.0: checksum mismatch/);
+
+    proxy.requests.length = 0;
+    const run = await runGoprefetch(["."], { cwd: ws, env: auto(join(tmp, "cache")) });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(
+      run.stderr,
+      /example\.com\/y v1\.0\.0: the workspace's go\.sum files disagree \(.*a\/go\.sum h1:A+=, .*c\/go\.sum h1:/,
+    );
+    assert.ok(!proxy.requests.includes("/example.com/y/@v/v1.0.0.zip"), proxy.requests.join("\n"));
+    assert.ok(proxy.requests.includes("/example.com/x/@v/v1.0.0.zip"), proxy.requests.join("\n"));
+  });
+});
