@@ -1,14 +1,14 @@
 /**
  * The goprefetch command line: parses arguments, checks permissions, wires the run to its
  * output (`src/output.ts`, `src/outcome.ts`), and turns the outcome into an exit code
- * (0 success, 1 a module failed, 2 usage, setup or permission error).
+ * (0 success, 1 a module failed, 2 usage, setup or permission error, 3 internal error).
  *
  * @module
  */
 import { parseCommand, processArgs, usage } from "./src/args.ts";
 import { cacheKeyMain } from "./src/cache_key_command.ts";
 import { currentHost } from "./src/host.ts";
-import { fail, processSinks, publish, type Sinks } from "./src/outcome.ts";
+import { fail, internalError, processSinks, publish, type Sinks } from "./src/outcome.ts";
 import { Output, processOutputOptions } from "./src/output.ts";
 import {
   missingPermission,
@@ -54,8 +54,10 @@ Progress goes to stderr: one line redrawn in place on a terminal, else a line ev
 Under GitHub Actions, failures are also ::error:: commands and a summary is appended
 to $GITHUB_STEP_SUMMARY.
 
-Exit status: 0 success, 1 a module failed, 2 usage, setup or permission error,
-130 or 143 when stopped by SIGINT or SIGTERM (partial modules are removed first).
+Exit status: 0 success, 1 a module failed, 2 usage, setup or permission error (or the
+--json file or step summary could not be written), 3 internal error (a bug: please
+report it; GOPREFETCH_DEBUG=1 prints its stack), 130 or 143 when stopped by SIGINT or
+SIGTERM (partial modules are removed first).
 `;
 
 /** Runs the command line with the arguments `rawArgs`, as given; returns the exit code. */
@@ -68,8 +70,7 @@ export async function main(rawArgs: string[]): Promise<number> {
     return await prefetchMain(args, sinks);
   } catch (e) {
     const missing = permissionErrorMessage(e);
-    if (missing === undefined) throw e;
-    return fail(missing, sinks);
+    return missing === undefined ? internalError(e, sinks) : fail(missing, sinks);
   }
 }
 
@@ -154,8 +155,8 @@ async function prefetchMain(args: string[], sinks: Sinks): Promise<number> {
     signals.dispose();
   }
   out.finish(report);
-  publish(report, sinks);
-  return signals.exitCode() ?? (report.totals.failed > 0 ? 1 : 0);
+  const written = publish(report, sinks);
+  return signals.exitCode() ?? (report.totals.failed > 0 ? 1 : written ? 0 : 2);
 }
 
 /** SIGINT and SIGTERM stop new work; the run then cleans up and reports as usual. */

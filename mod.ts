@@ -26,6 +26,7 @@ import { runVerify, type VerifyOptions, type VerifyReport } from "./src/verify.t
 export { SetupError, VERSION } from "./src/prefetch.ts";
 export type { PrefetchOptions } from "./src/prefetch.ts";
 export type {
+  BuildListReport,
   ModuleRecord,
   ModuleStatus,
   PrefetchReport,
@@ -75,13 +76,15 @@ export function verify(options: VerifyOptions = {}): Promise<VerifyReport> {
 
 /**
  * The key for caching GOMODCACHE between CI runs (as `goprefetch cache-key` prints it): the
- * SHA-256 (hex) of the module versions and hashes that the project's go.sum files name, in a
- * canonical order. Throws {@link SetupError} when a prefetch could not start either.
+ * SHA-256 (hex) of the module versions and hashes that the project's go.sum files name, and of
+ * the Go toolchain a prefetch with the same options fetches (`options.toolchain`, else the one
+ * GOTOOLCHAIN and go.work or go.mod switch to), in a canonical order. Throws
+ * {@link SetupError} when a prefetch could not start either.
  *
  * @example
  * ```ts
  * import { cacheKey } from "jsr:@goprefetch/cli";
- * console.log(`gomodcache-${Deno.build.os}-${cacheKey({ dir: "." })}`);
+ * console.log(`gomodcache-${Deno.build.os}-${Deno.build.arch}-${cacheKey({ dir: "." })}`);
  * ```
  */
 export function cacheKey(options: CacheKeyOptions = {}): string {

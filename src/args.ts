@@ -5,7 +5,7 @@
  * @module
  */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
-import { fail, type Sinks } from "./outcome.ts";
+import { checkOutputFiles, fail, type Sinks } from "./outcome.ts";
 
 const HELP_OPTION = { help: { type: "boolean", short: "h" } } as const;
 
@@ -78,7 +78,8 @@ export function processArgs(args: string[]): string[] {
 /**
  * Parses `args` (after {@link jsonArgs}) for a command that takes `spec.options`, `-h` and at
  * most one PATH. Returns the exit code when the run ends here: 0 after printing the help,
- * 2 after a {@link usage} error.
+ * 2 after a {@link usage} error or when the `--json` file or the step summary cannot be
+ * written (`checkOutputFiles`).
  *
  * @example
  * ```ts
@@ -106,7 +107,7 @@ export function parseCommand<T extends ParseArgsOptionsConfig>(
   if (positionals.length > 1) {
     return usage(`expected at most one PATH, got ${positionals.length}`, sinks, spec.command);
   }
-  return { values: values as Values<T>, path: positionals[0] };
+  return checkOutputFiles(sinks) ?? { values: values as Values<T>, path: positionals[0] };
 }
 
 /** Reports a usage error of `command` (`""` for the prefetch command) and returns 2. */

@@ -13,14 +13,17 @@ import { SetupError } from "./prefetch.ts";
 
 const HELP = `goprefetch cache-key: print a key for caching GOMODCACHE between CI runs
 
-Usage: goprefetch cache-key [--recursive] [PATH]
+Usage: goprefetch cache-key [--recursive] [--toolchain goX.Y.Z] [PATH]
 
 Prints the SHA-256 (hex) of the module versions that the go.sum files of PATH name,
-with their hashes, sorted: the same for the same dependencies whatever the order of
-the go.sum lines, and different as soon as one module or hash differs.
+with their hashes, sorted, and of the Go toolchain a prefetch fetches beside them,
+if any: the same for the same dependencies whatever the order of the go.sum lines,
+and different as soon as one module, hash or toolchain differs.
 
 Options:
       --recursive        take the go.sum of every module under PATH
+      --toolchain goX.Y.Z  the toolchain a prefetch is given with --toolchain (default:
+                         the one GOTOOLCHAIN=auto would switch to for go.work or go.mod)
   -h, --help             show this help
 `;
 
@@ -28,11 +31,16 @@ Options:
 export function cacheKeyMain(args: string[], sinks: Sinks): number {
   const parsed = parseCommand(
     args,
-    { command: "cache-key", help: HELP, options: { recursive: { type: "boolean" } } },
+    {
+      command: "cache-key",
+      help: HELP,
+      options: { recursive: { type: "boolean" }, toolchain: { type: "string" } },
+    },
     sinks,
   );
   if (typeof parsed === "number") return parsed;
-  const options = { dir: parsed.path, recursive: parsed.values.recursive };
+  const { values, path } = parsed;
+  const options = { dir: path, recursive: values.recursive, toolchain: values.toolchain };
   const host = currentHost();
   const missing = missingPermission(runNeeds(options, host, "sums"));
   if (missing) return fail(missing, sinks);

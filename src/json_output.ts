@@ -1,12 +1,15 @@
 /**
  * `--json [FILE]`: every run given it writes exactly one JSON document, the report when the
- * run got going (whatever its modules' fate), else an {@link ErrorReport}.
+ * run got going and finished (whatever its modules' fate), else an {@link ErrorReport}.
  *
  * @module
  */
 import { VERSION } from "./prefetch.ts";
 
-/** The JSON document of a run that could not start: a usage, setup or permission error. */
+/**
+ * The JSON document of a run that could not start (a usage, setup or permission error) or
+ * that ended in an internal error (`internal error: …`).
+ */
 export interface ErrorReport {
   /** goprefetch's version. */
   tool: { name: string; version: string };

@@ -55,7 +55,7 @@ export async function verifyMain(args: string[], sinks: Sinks): Promise<number> 
     if (!(e instanceof SetupError)) throw e;
     return fail(e.message, sinks);
   }
-  writeJson(report, sinks);
+  const written = writeJson(report, sinks);
   for (const m of report.modules) {
     for (const problem of m.problems) sinks.stderr(`goprefetch: ${problem}\n`);
     if (values.verbose) sinks.stderr(`${m.status.padEnd(9)} ${m.path}@${m.version}\n`);
@@ -68,5 +68,5 @@ export async function verifyMain(args: string[], sinks: Sinks): Promise<number> 
         `modified; ${t.seconds.toFixed(1)} s\n`,
     );
   }
-  return report.totals.modified > 0 ? 1 : 0;
+  return report.totals.modified > 0 ? 1 : written ? 0 : 2;
 }

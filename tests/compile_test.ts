@@ -1,11 +1,15 @@
 /**
  * `deno task compile` (scripts/compile.ts): the binaries include every Web Worker script and
  * get named permissions, and where Deno's runtime (denort) cannot be had the task fails with
- * one line that mentions DENORT_BIN, quickly, without a stack trace.
+ * one line that mentions DENORT_BIN, quickly, without a stack trace. The release workflow's
+ * smoke test of a binary (scripts/smoke.ts) passes for mod.ts with the binaries' permissions,
+ * and fails, naming the step, for a build that lacks one.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { compileArgs, TARGETS, workerScripts } from "../scripts/compile.ts";
+import { VERSION } from "../mod.ts";
+import { compileArgs, PERMISSIONS, TARGETS, workerScripts } from "../scripts/compile.ts";
+import { smoke, smokeCommand, SmokeError } from "../scripts/smoke.ts";
 import { tempDir } from "./support/go.ts";
 
 const ROOT = join(import.meta.dirname!, "..");
@@ -112,5 +116,40 @@ Deno.test("compile: an unknown target exits 2 naming the targets", async () => {
   assert.equal(
     r.stderr,
     `compile: unknown target "sparc-sun-solaris"; the targets are ${TARGETS.join(", ")}\n`,
+  );
+});
+
+Deno.test("compile: the release smoke test passes for mod.ts with the binaries' permissions", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "-A", "scripts/smoke.ts"],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  const stdout = decoder.decode(out.stdout);
+  assert.equal(out.code, 0, decoder.decode(out.stderr));
+  assert.deepEqual(stdout.split("\n").map((l) => l.split(" ok")[0]), [
+    "smoke: --version",
+    "smoke: prefetch",
+    "smoke: go mod verify",
+    "smoke: verify",
+    "",
+  ]);
+  const command = smokeCommand();
+  for (const flag of PERMISSIONS) assert.ok(command.includes(flag), flag);
+  assert.ok(!command.includes("-A"));
+});
+
+Deno.test("compile: the release smoke test fails, naming the step, for a build without --allow-net", async () => {
+  const command = smokeCommand().filter((arg) => arg !== "--allow-net");
+  const lines: string[] = [];
+  const error = await smoke(command, (line) => lines.push(line)).then(() => undefined, (e) => e);
+  assert.ok(error instanceof SmokeError, String(error));
+  assert.deepEqual(lines, [`smoke: --version ok (goprefetch ${VERSION})`]);
+  assert.match(
+    error.message,
+    /^prefetch failed \(exit 2\): goprefetch: needs --allow-net=127\.0\.0\.1:\d+ /,
   );
 });

@@ -158,25 +158,35 @@ Deno.test("github: action.yml's script runs goprefetch with the inputs", async (
     "\n",
   );
   assert.ok(!script.includes("-A"), "the action runs with named permissions, not -A");
+  const guarded = script.replace(/\$\{(\w+)\[@\]\+"\$\{\1\[@\]\}"\}/g, "");
+  assert.ok(
+    !guarded.includes("${extra[@]}"),
+    "bash 3.2 (macOS) takes an empty array for unset under set -u: expand it guarded",
+  );
   await withBox(async (box) => {
-    const out = await new Deno.Command("bash", {
-      args: ["-c", script],
-      cwd: box.tmp,
-      env: {
-        ...box.env({ GOPROXY: "off" }),
-        PATH: `${join(Deno.execPath(), "..")}:${Deno.env.get("PATH")}`,
-        GOPREFETCH_MOD: join(ACTION_YML, "..", "mod.ts"),
-        GOPREFETCH_PATH: "project",
-        GOPREFETCH_CONCURRENCY: "2",
-        GOPREFETCH_PROXY: box.proxy.url,
-        GOPREFETCH_ARGS: "-v --retries 1",
-      },
-      clearEnv: true,
-      stdin: "null",
-    }).output();
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, stderr);
-    assert.equal(stderr.split("\n").filter((l) => l.startsWith("fetched ")).length, 3, stderr);
-    assert.match(stderr, /3 fetched, 0 already cached/);
+    const run = async (args: string): Promise<string> => {
+      const out = await new Deno.Command("bash", {
+        args: ["-c", script],
+        cwd: box.tmp,
+        env: {
+          ...box.env({ GOPROXY: "off" }),
+          PATH: `${join(Deno.execPath(), "..")}:${Deno.env.get("PATH")}`,
+          GOPREFETCH_MOD: join(ACTION_YML, "..", "mod.ts"),
+          GOPREFETCH_PATH: "project",
+          GOPREFETCH_CONCURRENCY: "2",
+          GOPREFETCH_PROXY: box.proxy.url,
+          GOPREFETCH_ARGS: args,
+        },
+        clearEnv: true,
+        stdin: "null",
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 0, `args "${args}": ${stderr}`);
+      return stderr;
+    };
+    const first = await run("-v --retries 1");
+    assert.equal(first.split("\n").filter((l) => l.startsWith("fetched ")).length, 3, first);
+    assert.match(first, /3 fetched, 0 already cached/);
+    assert.match(await run(""), /0 fetched, 3 already cached/, "no extra args");
   });
 });

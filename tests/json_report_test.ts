@@ -331,3 +331,110 @@ Deno.test("json: verify and cache-key read --json by the same rule", async () =>
     assert.match(cacheKey.stderr, /cache-key --help/);
   });
 });
+
+Deno.test("json: a --json file or step summary that cannot be written stops the run first", async () => {
+  await withBox(2, async (box) => {
+    const opts = { cwd: box.project, env: box.env() };
+    const missing = join(box.tmp, "no-such-dir", "r.json");
+    for (const command of [[], ["verify"]]) {
+      const r = await runCli([...command, `--json=${missing}`, "."], opts);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stdout, "");
+      assert.equal(r.stderr.split("\n").length, 2, `one line: ${r.stderr}`);
+      assert.ok(r.stderr.startsWith("goprefetch: Cannot write the --json file: "), r.stderr);
+      assert.match(r.stderr, /no-such-dir.*; name a file in a directory that exists/);
+    }
+    const dir = await runCli(["--json=.", "."], opts);
+    assert.equal(dir.code, 2, "a directory is no --json file");
+    assert.match(dir.stderr, /^goprefetch: Cannot write the --json file: /);
+
+    const summary = join(box.tmp, "no-such-dir", "summary.md");
+    const env = box.env({ GITHUB_STEP_SUMMARY: summary });
+    const r = await runCli(["--json", "."], { cwd: box.project, env });
+    assert.equal(r.code, 2, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.deepEqual(Object.keys(doc), ["tool", "error"]);
+    assert.match(doc.error, /^Cannot write the GITHUB_STEP_SUMMARY file: .*no-such-dir/);
+    assert.ok(r.stderr.startsWith(`goprefetch: ${doc.error}\n`), r.stderr);
+    assert.deepEqual(box.proxy.requests, []);
+    await assert.rejects(Deno.stat(box.gomodcache), Deno.errors.NotFound);
+
+    const existing = join(box.tmp, "kept.json");
+    await Deno.writeTextFile(existing, "old\n");
+    const usage = await runCli([`--json=${existing}`, "--retries", "x", "."], opts);
+    assert.equal(usage.code, 2);
+    assert.match(JSON.parse(await Deno.readTextFile(existing)).error, /^--retries must be/);
+  });
+});
+
+Deno.test("json: a report that cannot be written after the run exits 2", async () => {
+  await withBox(2, async (box) => {
+    const opts = { cwd: box.project, env: box.env() };
+    const r = await runCli(["-q", "--json=/dev/full", "."], opts);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^goprefetch: Could not write \/dev\/full: No space left on device/);
+    assert.equal(box.proxy.requests.filter((p) => p.endsWith(".zip")).length, 2, "the run ran");
+    const verify = await runCli(["verify", "-q", "--json=/dev/full", "."], opts);
+    assert.equal(verify.code, 2, verify.stderr);
+    assert.match(verify.stderr, /^goprefetch: Could not write \/dev\/full: /);
+  });
+});
+
+/** Runs the CLI as `runCli` does, with its standard output on /dev/full, which fails writes. */
+async function runOnFullStdout(
+  args: string[],
+  opts: { cwd: string; env: Record<string, string> },
+): Promise<{ code: number; stderr: string }> {
+  const mod = join(import.meta.dirname!, "..", "mod.ts");
+  const out = await new Deno.Command("sh", {
+    args: [
+      "-c",
+      'exec "$@" >/dev/full',
+      "sh",
+      Deno.execPath(),
+      "run",
+      "--quiet",
+      "-A",
+      mod,
+      ...args,
+    ],
+    cwd: opts.cwd,
+    env: opts.env,
+    clearEnv: true,
+    stdin: "null",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+Deno.test("json: an internal error is one line, exit 3, and {tool, error}", async () => {
+  await withBox(1, async (box) => {
+    const file = join(box.tmp, "internal.json");
+    const summary = join(box.tmp, "summary.md");
+    const env = box.env({ GITHUB_STEP_SUMMARY: summary });
+    const r = await runOnFullStdout(["--version", `--json=${file}`], { cwd: box.project, env });
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(
+      r.stderr,
+      "goprefetch: internal error: No space left on device (os error 28), please report it\n",
+    );
+    const doc = JSON.parse(await Deno.readTextFile(file));
+    assert.deepEqual(doc, {
+      tool: { name: "goprefetch", version: VERSION },
+      error: "internal error: No space left on device (os error 28)",
+    });
+    assert.match(await Deno.readTextFile(summary), /^### goprefetch failed\n\n` internal error: /);
+
+    const debug = await runOnFullStdout(["cache-key"], {
+      cwd: box.project,
+      env: box.env({ GOPREFETCH_DEBUG: "1" }),
+    });
+    assert.equal(debug.code, 3, debug.stderr);
+    assert.match(debug.stderr, /^goprefetch: internal error: .*, please report it\n/);
+    assert.match(
+      debug.stderr,
+      /^\s+at .*cache_key_command\.ts/m,
+      "the stack, under GOPREFETCH_DEBUG",
+    );
+  });
+});
