@@ -341,15 +341,25 @@ function dataStart(src: ZipSource, entry: ZipEntry): number {
   return start;
 }
 
+/** The rule that an entry breaks when its data does not inflate to its declared size. */
+const SIZE_RULE = "module zip entries must inflate to exactly their declared size";
+
 function tooLarge(entry: ZipEntry): ZipFormatError {
-  return entryError(entry, "uncompressed size is larger than declared");
+  return entryError(
+    entry,
+    `uncompressed size is larger than declared (${entry.uncompressedSize} bytes): ${SIZE_RULE}`,
+  );
 }
 
 /** Checks the final length and CRC; like Go, a zero CRC is only checked with a data descriptor. */
 function checkResult(entry: ZipEntry, length: number, crc: number): void {
   if (length > entry.uncompressedSize) throw tooLarge(entry);
   if (length < entry.uncompressedSize) {
-    throw entryError(entry, "uncompressed size is smaller than declared");
+    throw entryError(
+      entry,
+      `uncompressed size is smaller than declared (${length} of ${entry.uncompressedSize} ` +
+        `bytes): ${SIZE_RULE}`,
+    );
   }
   const checked = entry.crc32 !== 0 || (entry.flags & DATA_DESCRIPTOR_FLAG) !== 0;
   if (checked && crc !== entry.crc32) throw entryError(entry, "CRC-32 checksum mismatch");
@@ -518,7 +528,7 @@ const shared = new EntryInflater();
  * For many entries, or large ones, use {@linkcode EntryInflater} and take the chunks.
  *
  * @throws {ZipFormatError} e.g. `zip entry "m@v1.0.0/a.go": uncompressed size is larger than
- * declared`.
+ * declared (100 bytes): module zip entries must inflate to exactly their declared size`.
  * @example
  * ```ts
  * const src = bytesSource(zipBytes);

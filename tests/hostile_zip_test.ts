@@ -7,10 +7,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { goEnv, makeWritable, tempDir } from "./support/go.ts";
-import { type CliRun, runGoprefetch } from "./support/goprefetch.ts";
-import { serveProxy } from "./support/proxy_server.ts";
-import { type RawEntry, rawZip } from "./support/raw_zip.ts";
-import { goModH1, publishRawModule, zipH1 } from "./support/raw_module.ts";
+import { assertPeakRssBelow, type MeasuredRun, runGoprefetchMeasured } from "./support/peak_rss.ts";
+import { type Fault, serveProxy } from "./support/proxy_server.ts";
+import { type RawEntry, rawZip, type StreamedEntry } from "./support/raw_zip.ts";
+import { goModH1, publishRawModule, publishStreamedModule, zipH1 } from "./support/raw_module.ts";
+import { MAX_ZIP_FILE } from "../src/zip_rules.ts";
 import { listFiles, moduleFiles } from "./support/small_project.ts";
 
 const PATH = "example.com/evil";
@@ -28,34 +29,48 @@ const goModEntry: RawEntry = { name: PREFIX + "go.mod", data: GO_MOD };
 const sourceEntry: RawEntry = { name: PREFIX + "evil.go", data: "package evil\n" };
 
 interface Outcome {
-  run: CliRun;
+  run: MeasuredRun;
   gomodcache: string;
 }
 
 /**
- * Publishes a zip made of `entries` as example.com/evil v1.0.0, writes a main module requiring
- * it with go.sum hashes computed for exactly that zip, runs goprefetch on it and checks that
- * nothing escaped: the temp dir, the project and the sandbox around GOMODCACHE hold only what
- * the test put there.
+ * Publishes a zip made of `entries` as example.com/evil v1.0.0, with go.sum hashes computed for
+ * exactly that zip, and runs goprefetch on it (see {@linkcode prefetchModule}).
  */
-async function prefetchZip(entries: RawEntry[], check: (o: Outcome) => Promise<void>) {
+function prefetchZip(entries: RawEntry[], check: (o: Outcome) => Promise<void>) {
+  return prefetchModule(async (root) => {
+    await publishRawModule(root, PATH, VERSION, GO_MOD, rawZip(entries));
+    return zipH1(entries);
+  }, check);
+}
+
+/**
+ * Publishes example.com/evil v1.0.0 with `publish` (which returns the zip's go.sum h1), serving
+ * its zip through `fault` when given, writes a main module requiring it with that go.sum, runs
+ * goprefetch on it and checks that nothing escaped: the temp dir, the project and the sandbox
+ * around GOMODCACHE hold only what the test put there.
+ */
+async function prefetchModule(
+  publish: (root: string) => Promise<string>,
+  check: (o: Outcome) => Promise<void>,
+  fault?: Fault,
+) {
   const tmp = await tempDir("goprefetch-hostile-");
   const home = join(tmp, "home");
   const project = join(tmp, "project");
   const sandbox = join(tmp, "sandbox");
   const gomodcache = join(sandbox, "modcache");
   for (const dir of [home, project, sandbox]) await Deno.mkdir(dir);
-  await publishRawModule(join(tmp, "proxy"), PATH, VERSION, GO_MOD, rawZip(entries));
-  const goSum = `${PATH} ${VERSION} ${zipH1(entries)}\n` +
+  const goSum = `${PATH} ${VERSION} ${await publish(join(tmp, "proxy"))}\n` +
     `${PATH} ${VERSION}/go.mod ${goModH1(GO_MOD)}\n`;
   await Deno.writeTextFile(
     join(project, "go.mod"),
     `module example.com/main\n\ngo 1.21\n\nrequire ${PATH} ${VERSION}\n`,
   );
   await Deno.writeTextFile(join(project, "go.sum"), goSum);
-  const proxy = await serveProxy(join(tmp, "proxy"));
+  const proxy = await serveProxy(join(tmp, "proxy"), { fault });
   try {
-    const run = await runGoprefetch(["."], {
+    const run = await runGoprefetchMeasured(["."], {
       cwd: project,
       env: goEnv({ home, gomodcache, goproxy: proxy.url }),
     });
@@ -237,4 +252,144 @@ Deno.test("hostile zip: a Windows reserved name (aux.go) is refused", async () =
     name: PREFIX + "aux.go",
     data: "package evil\n",
   }], (o) => assertRefused(o, "(rule invalid-file-path)"));
+});
+
+const MiB = 1 << 20;
+/** Peak RSS allowed for goprefetch refusing the cases below, each of 500 MiB or more. */
+const BIG_CASE_RSS = 200 * MiB;
+const ZERO_MIB = new Uint8Array(MiB);
+
+/** `mib` MiB of zeros, one shared chunk at a time: deflated once, never held whole. */
+function zeros(mib: number): Uint8Array[] {
+  return Array(mib).fill(ZERO_MIB);
+}
+
+/** Publishes a zip of go.mod, evil.go and `entries` streamed to disk; see {@linkcode prefetchModule}. */
+function prefetchStreamed(entries: StreamedEntry[], check: (o: Outcome) => Promise<void>) {
+  return prefetchModule(
+    (root) =>
+      publishStreamedModule(root, PATH, VERSION, GO_MOD, [
+        { name: goModEntry.name as string, chunks: [encoder.encode(GO_MOD)] },
+        { name: sourceEntry.name as string, chunks: [encoder.encode(sourceEntry.data as string)] },
+        ...entries,
+      ]),
+    check,
+  );
+}
+
+Deno.test("hostile zip: a 600 MiB zip bomb with honest sizes is refused before inflating", async () => {
+  await prefetchStreamed([{ name: PREFIX + "bomb.bin", chunks: zeros(600) }], async (o) => {
+    await assertRefused(o, "total uncompressed size of module contents too large");
+    assert.ok(o.run.stderr.includes("(rule size-limit)"), o.run.stderr);
+    assertPeakRssBelow(o.run, BIG_CASE_RSS, "a 600 MiB bomb");
+  });
+});
+
+Deno.test("hostile zip: a bomb declaring 4 MiB but holding 600 MiB stops at its declared size", async () => {
+  await prefetchStreamed([{
+    name: PREFIX + "bomb.bin",
+    chunks: zeros(600),
+    uncompressedSize: 4 * MiB,
+  }], async (o) => {
+    await assertRefused(
+      o,
+      `zip entry "${PREFIX}bomb.bin": uncompressed size is larger than declared (4194304 bytes)`,
+    );
+    assert.ok(o.run.stderr.includes("must inflate to exactly their declared size"));
+    assertPeakRssBelow(o.run, BIG_CASE_RSS, "a lying 600 MiB bomb");
+  });
+});
+
+Deno.test("hostile zip: 6 entries of 100 MiB, over 500 MiB in total, are refused", async () => {
+  const entries = [0, 1, 2, 3, 4, 5].map((i) => ({
+    name: `${PREFIX}part${i}.bin`,
+    chunks: zeros(100),
+  }));
+  await prefetchStreamed(entries, async (o) => {
+    await assertRefused(o, "total uncompressed size of module contents too large");
+    assert.ok(o.run.stderr.includes("(rule size-limit)"), o.run.stderr);
+    assertPeakRssBelow(o.run, BIG_CASE_RSS, "600 MiB in 6 entries");
+  });
+});
+
+Deno.test("hostile zip: an entry smaller than its declared size is refused", async () => {
+  await prefetchZip([goModEntry, sourceEntry, {
+    name: PREFIX + "short.txt",
+    data: "B".repeat(1000),
+    uncompressedSize: 2000,
+  }], (o) =>
+    assertRefused(
+      o,
+      `zip entry "${PREFIX}short.txt": uncompressed size is smaller than declared ` +
+        "(1000 of 2000 bytes): module zip entries must inflate to exactly their declared size",
+    ));
+});
+
+for (const name of ["go.mod", "LICENSE"]) {
+  Deno.test(`hostile zip: a ${name} over 16 MiB is refused`, async () => {
+    const padded = GO_MOD + "//" + " ".repeat(16 * MiB);
+    const entries = name === "go.mod"
+      ? [{ name: PREFIX + "go.mod", data: padded }, sourceEntry]
+      : [goModEntry, sourceEntry, { name: PREFIX + "LICENSE", data: padded }];
+    await prefetchZip(
+      entries,
+      (o) =>
+        assertRefused(
+          o,
+          `zip entry "${name}": ${name} file too large (max size is 16777216 bytes) ` +
+            "(rule size-limit)",
+        ),
+    );
+  });
+}
+
+/**
+ * A well-formed zip that go.sum accepts, served after `padding` bytes of zeros (a valid
+ * prefix, as for a self-extractor stub), so that only its file size breaks a rule; the body
+ * is generated as it is sent. `sent` counts the bytes handed to the connection.
+ */
+function oversizeZip(padding: number, withLength: boolean) {
+  const entries = [goModEntry, sourceEntry];
+  const zip = rawZip(entries);
+  const served = { sent: 0 };
+  const fault: Fault = (_req, path) => {
+    if (path !== ZIP_REQUEST) return undefined;
+    let left = padding;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const chunk = left > 0 ? ZERO_MIB.subarray(0, Math.min(MiB, left)) : zip;
+        if (left === 0 && served.sent > padding) return controller.close();
+        left -= left > 0 ? chunk.length : 0;
+        served.sent += chunk.length;
+        controller.enqueue(chunk);
+      },
+    }, { highWaterMark: 0 });
+    const headers: HeadersInit = withLength
+      ? { "content-length": String(padding + zip.length) }
+      : {};
+    return new Response(body, { headers });
+  };
+  const publish = async (root: string) => {
+    await publishRawModule(root, PATH, VERSION, GO_MOD, zip);
+    return zipH1(entries);
+  };
+  return { fault, publish, served };
+}
+
+Deno.test("hostile zip: a zip file over 500 MiB with a Content-Length is refused unread", async () => {
+  const { fault, publish, served } = oversizeZip(MAX_ZIP_FILE, true);
+  await prefetchModule(publish, async (o) => {
+    await assertRefused(o, "500 MiB");
+    assert.ok(served.sent < 64 * MiB, `${served.sent} bytes of the body were sent`);
+    assertPeakRssBelow(o.run, BIG_CASE_RSS, "a zip over 500 MiB with a Content-Length");
+  }, fault);
+});
+
+Deno.test("hostile zip: a zip file over 500 MiB without a Content-Length is cut at the limit", async () => {
+  const { fault, publish, served } = oversizeZip(MAX_ZIP_FILE, false);
+  await prefetchModule(publish, async (o) => {
+    await assertRefused(o, "500 MiB");
+    assert.ok(served.sent >= MAX_ZIP_FILE, `only ${served.sent} bytes were sent`);
+    assertPeakRssBelow(o.run, BIG_CASE_RSS, "a chunked zip over 500 MiB");
+  }, fault);
 });

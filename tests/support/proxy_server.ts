@@ -13,6 +13,8 @@ export interface ProxyServer {
   url: string;
   /** The decoded request paths, e.g. `/example.com/!upper/@v/v1.0.0-!r!c1.zip`. */
   requests: string[];
+  /** The most requests answered at once so far: from arrival until the response is handed over. */
+  readonly peakInFlight: number;
   /** Stops the server and waits until it has shut down. */
   close(): Promise<void>;
 }
@@ -55,8 +57,8 @@ async function serveFile(root: string, decodedPath: string): Promise<Response> {
 /**
  * Serves the GOPROXY tree at `root` on 127.0.0.1 (a free port), over https when `tls` gives a
  * certificate and key (PEM). Request paths are percent-decoded, so the go command's `%21` finds
- * the literal `!` on disk; missing files get a 404 with a text/plain body. Close the server
- * before the test ends.
+ * the literal `!` on disk; missing files get a 404 with a text/plain body. `delayMs` holds
+ * every answer back that long. Close the server before the test ends.
  *
  * @example
  * ```ts
@@ -70,9 +72,11 @@ async function serveFile(root: string, decodedPath: string): Promise<Response> {
  */
 export function serveProxy(
   root: string,
-  opts: { fault?: Fault; tls?: { cert: string; key: string } } = {},
+  opts: { fault?: Fault; tls?: { cert: string; key: string }; delayMs?: number } = {},
 ): Promise<ProxyServer> {
   const requests: string[] = [];
+  let inFlight = 0;
+  let peakInFlight = 0;
   const { promise, resolve } = Promise.withResolvers<Deno.NetAddr>();
   const listen = { hostname: "127.0.0.1", port: 0, onListen: resolve, ...opts.tls };
   const server = Deno.serve(listen, async (req) => {
@@ -83,11 +87,20 @@ export function serveProxy(
       return notFound();
     }
     requests.push(decodedPath);
-    return await opts.fault?.(req, decodedPath) ?? await serveFile(root, decodedPath);
+    peakInFlight = Math.max(peakInFlight, ++inFlight);
+    try {
+      if (opts.delayMs) await new Promise((resolve) => setTimeout(resolve, opts.delayMs));
+      return await opts.fault?.(req, decodedPath) ?? await serveFile(root, decodedPath);
+    } finally {
+      inFlight--;
+    }
   });
   return promise.then((addr) => ({
     url: `${opts.tls ? "https" : "http"}://127.0.0.1:${addr.port}`,
     requests,
+    get peakInFlight() {
+      return peakInFlight;
+    },
     close: () => server.shutdown(),
   }));
 }

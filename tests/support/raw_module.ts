@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { escapePath, escapeVersion } from "../../src/module_path.ts";
+import { type StreamedEntry, writeStreamedZip } from "./raw_zip.ts";
 
 /** One zip entry as the h1 sees it: the raw central-directory name and the inflated content. */
 export interface HashedEntry {
@@ -16,6 +17,8 @@ export interface HashedEntry {
   name: string | Uint8Array;
   /** The inflated content (default empty). */
   data?: string | Uint8Array;
+  /** The content's lower-case hex SHA-256, instead of `data` (for content never held whole). */
+  sha256?: string;
 }
 
 const encoder = new TextEncoder();
@@ -44,11 +47,14 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
  */
 export function zipH1(entries: HashedEntry[]): string {
   const lines = entries
-    .map((e) => ({ name: bytes(e.name), sum: createHash("sha256").update(bytes(e.data)) }))
+    .map((e) => ({
+      name: bytes(e.name),
+      sum: e.sha256 ?? createHash("sha256").update(bytes(e.data)).digest("hex"),
+    }))
     .sort((a, b) => compareBytes(a.name, b.name));
   const summary = createHash("sha256");
   for (const { name, sum } of lines) {
-    summary.update(`${sum.digest("hex")}  `);
+    summary.update(`${sum}  `);
     summary.update(name);
     summary.update("\n");
   }
@@ -83,6 +89,36 @@ export async function publishRawModule(
   goMod: string,
   zip: Uint8Array,
 ): Promise<void> {
+  await Deno.writeFile(await publishModuleFiles(root, path, version, goMod) + ".zip", zip);
+}
+
+/**
+ * {@linkcode publishRawModule} with the zip streamed to disk by `writeStreamedZip`, for zips
+ * too large to build in memory; returns the zip's go.sum h1.
+ *
+ * @example
+ * ```ts
+ * const h1 = await publishStreamedModule(root, "example.com/big", "v1.0.0", goMod, entries);
+ * ```
+ */
+export async function publishStreamedModule(
+  root: string,
+  path: string,
+  version: string,
+  goMod: string,
+  entries: StreamedEntry[],
+): Promise<string> {
+  const base = await publishModuleFiles(root, path, version, goMod);
+  return zipH1(await writeStreamedZip(base + ".zip", entries));
+}
+
+/** Writes the `.info`, `.mod` and `list` of `path@version`; returns the files' base path. */
+async function publishModuleFiles(
+  root: string,
+  path: string,
+  version: string,
+  goMod: string,
+): Promise<string> {
   const dir = join(root, escapePath(path), "@v");
   const base = join(dir, escapeVersion(version));
   await Deno.mkdir(dir, { recursive: true });
@@ -91,6 +127,6 @@ export async function publishRawModule(
     JSON.stringify({ Version: version, Time: "2024-01-02T03:04:05Z" }) + "\n",
   );
   await Deno.writeTextFile(`${base}.mod`, goMod);
-  await Deno.writeFile(`${base}.zip`, zip);
   await Deno.writeTextFile(join(dir, "list"), `${version}\n`);
+  return base;
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import zlib from "node:zlib";
 
 /** One entry of {@linkcode rawZip}; unset fields are derived from `data`. */
@@ -198,4 +199,142 @@ export function rawZip(entries: RawEntry[], options: RawZipOptions = {}): Uint8A
   out.u16(comment.length);
   out.put(comment);
   return out.bytes();
+}
+
+/** One entry of {@linkcode writeStreamedZip}, whose data is never held whole. */
+export interface StreamedEntry {
+  /** The name. */
+  name: string;
+  /**
+   * The uncompressed data, chunk by chunk. A chunk yielded again as the same object, in this
+   * entry or the next, must hold the same bytes: it is deflated only once.
+   */
+  chunks: Iterable<Uint8Array>;
+  /** 0 stored or 8 deflate (the default), each chunk a sync-flushed block of its own. */
+  method?: number;
+  /** Declared uncompressed size (default: the real one). */
+  uncompressedSize?: number;
+}
+
+/** What {@linkcode writeStreamedZip} wrote for an entry: what `zipH1` needs, and the size. */
+export interface StreamedSummary {
+  /** The entry name. */
+  name: string;
+  /** The real uncompressed size. */
+  size: number;
+  /** Lower-case hex SHA-256 of the uncompressed data. */
+  sha256: string;
+}
+
+/** A final, empty deflate block with fixed codes: ends a stream of sync-flushed blocks. */
+const FINAL_EMPTY_BLOCK = new Uint8Array([0x03, 0x00]);
+
+/**
+ * Writes a zip of `entries` to `file` as Go's writer lays it out (data descriptors, zero sizes
+ * in local headers), streaming each entry's chunks through CRC-32 and SHA-256, so that entries
+ * of hundreds of MiB (zeros deflating to almost nothing, or incompressible stored data) are
+ * never in memory. Sizes must stay below 4 GiB: no Zip64.
+ *
+ * @example
+ * ```ts
+ * const zero = new Uint8Array(1 << 20);
+ * const summary = await writeStreamedZip(file, [
+ *   { name: "example.com/m@v1.0.0/zeros", chunks: Array(600).fill(zero) },
+ * ]);
+ * ```
+ */
+export async function writeStreamedZip(
+  file: string,
+  entries: StreamedEntry[],
+): Promise<StreamedSummary[]> {
+  using out = await Deno.open(file, { write: true, create: true, truncate: true });
+  let offset = 0;
+  const write = async (b: Uint8Array) => {
+    for (let n = 0; n < b.length;) n += await out.write(b.subarray(n));
+    offset += b.length;
+  };
+  const record = (put: (o: Out) => void) => {
+    const o = new Out();
+    put(o);
+    return o.bytes();
+  };
+  const central = new Out();
+  const summaries: StreamedSummary[] = [];
+  let last: { chunk: Uint8Array; payload: Uint8Array } | undefined;
+  for (const e of entries) {
+    const name = bytes(e.name);
+    const method = e.method ?? 8;
+    const headerAt = offset;
+    await write(record((o) => {
+      o.u32(0x04034b50);
+      o.u16(20);
+      o.u16(0x808);
+      o.u16(method);
+      o.u32(0x00210000);
+      o.u32(0);
+      o.u32(0);
+      o.u32(0);
+      o.u16(name.length);
+      o.u16(0);
+      o.put(name);
+    }));
+    const dataAt = offset;
+    const hash = createHash("sha256");
+    let crc = 0;
+    let size = 0;
+    for (const chunk of e.chunks) {
+      if (chunk.length === 0) continue;
+      size += chunk.length;
+      crc = zlib.crc32(chunk, crc);
+      hash.update(chunk);
+      if (method !== 8) {
+        await write(chunk);
+        continue;
+      }
+      if (last?.chunk !== chunk) {
+        const payload = zlib.deflateRawSync(chunk, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+        last = { chunk, payload: new Uint8Array(payload) };
+      }
+      await write(last.payload);
+    }
+    if (method === 8) await write(FINAL_EMPTY_BLOCK);
+    const compressed = offset - dataAt;
+    await write(record((o) => {
+      o.u32(0x08074b50);
+      o.u32(crc);
+      o.u32(compressed);
+      o.u32(size);
+    }));
+    central.u32(0x02014b50);
+    central.u16(0x314);
+    central.u16(20);
+    central.u16(0x808);
+    central.u16(method);
+    central.u32(0x00210000);
+    central.u32(crc);
+    central.u32(compressed);
+    central.u32(e.uncompressedSize ?? size);
+    central.u16(name.length);
+    central.u16(0);
+    central.u16(0);
+    central.u16(0);
+    central.u16(0);
+    central.u32(0o100644 << 16);
+    central.u32(headerAt);
+    central.put(name);
+    summaries.push({ name: e.name, size, sha256: hash.digest("hex") });
+  }
+  const directoryAt = offset;
+  await write(central.bytes());
+  await write(record((o) => {
+    o.u32(0x06054b50);
+    o.u16(0);
+    o.u16(0);
+    o.u16(entries.length);
+    o.u16(entries.length);
+    o.u32(central.length);
+    o.u32(directoryAt);
+    o.u16(0);
+  }));
+  return summaries;
 }

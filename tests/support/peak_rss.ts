@@ -1,0 +1,92 @@
+/**
+ * Running the goprefetch CLI while measuring its peak resident set size: the process's own
+ * `getrusage` high-water mark (worker threads included), written to a file as it exits by a
+ * module preloaded before `mod.ts`.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { CliRun } from "./goprefetch.ts";
+
+/** A CLI run and its peak resident set size. */
+export interface MeasuredRun extends CliRun {
+  /** The process's peak resident set size in bytes; measured on Linux only. */
+  peakRss: number | undefined;
+}
+
+const MOD_TS = join(import.meta.dirname!, "..", "..", "mod.ts");
+const PEAK_FILE_VAR = "GOPREFETCH_TEST_PEAK_RSS_FILE";
+/**
+ * Runs before mod.ts; `unload` fires on `Deno.exit`, after everything else has run. It reads
+ * Linux's `VmHWM`, the peak RSS of this process image. (`getrusage`'s `ru_maxrss` will not do:
+ * Linux carries the parent's peak over `exec`, so it would report the test process's memory.)
+ */
+const PRELOAD = "data:text/javascript," + encodeURIComponent(
+  'if (Deno.build.os === "linux") addEventListener("unload", () => {\n' +
+    '  const status = Deno.readTextFileSync("/proc/self/status");\n' +
+    "  const kib = Number(/^VmHWM:\\s*(\\d+) kB$/m.exec(status)[1]);\n" +
+    `  Deno.writeTextFileSync(Deno.env.get(${
+      JSON.stringify(PEAK_FILE_VAR)
+    }), String(kib * 1024));\n` +
+    "});\n",
+);
+
+/**
+ * Runs the goprefetch CLI (`deno run -A mod.ts args…`) in `cwd` with exactly `env`, as
+ * `runGoprefetch` does, and reads its peak RSS.
+ *
+ * @example
+ * ```ts
+ * const run = await runGoprefetchMeasured(["."], { cwd, env });
+ * assert.ok(run.peakRss < 250 * MiB);
+ * ```
+ */
+export async function runGoprefetchMeasured(
+  args: string[],
+  opts: { cwd: string; env: Record<string, string> },
+): Promise<MeasuredRun> {
+  const peakFile = await Deno.makeTempFile({ prefix: "goprefetch-peak-rss-" });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", "--preload", PRELOAD, MOD_TS, ...args],
+      cwd: opts.cwd,
+      env: { ...opts.env, NO_COLOR: "1", [PEAK_FILE_VAR]: peakFile },
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const decoder = new TextDecoder();
+    const stderr = decoder.decode(out.stderr);
+    const written = await Deno.readTextFile(peakFile);
+    const peakRss = written === "" ? undefined : Number(written);
+    if (Deno.build.os === "linux" && !(peakRss! > 0)) {
+      throw new Error(`no peak RSS measured (exit ${out.code}):\n${stderr}`);
+    }
+    return { code: out.code, stdout: decoder.decode(out.stdout), stderr, peakRss };
+  } finally {
+    await Deno.remove(peakFile);
+  }
+}
+
+/**
+ * Asserts that `run` peaked below `limit` bytes of RSS. Where it is not measured (not Linux)
+ * that is an error under CI and a warning elsewhere.
+ *
+ * @example
+ * ```ts
+ * assertPeakRssBelow(run, 250 * 2 ** 20, "a 300 MiB module");
+ * ```
+ */
+export function assertPeakRssBelow(run: MeasuredRun, limit: number, what: string): void {
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  if (run.peakRss === undefined) {
+    const message = `peak RSS is measured on Linux only, not checked for ${what}`;
+    if (Deno.env.get("CI") === "true") throw new Error(message);
+    console.warn(message);
+    return;
+  }
+  assert.ok(run.peakRss < limit, `peak RSS ${mib(run.peakRss)} for ${what}, limit ${mib(limit)}`);
+}
