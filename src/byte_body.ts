@@ -14,14 +14,22 @@ const SCRATCH_SIZE = 256 * 1024;
 export class ByteBody {
   #reader: ReadableStreamBYOBReader | undefined;
   #onRead: (n: number) => void;
+  #signal: AbortSignal | undefined;
 
   /**
    * Wraps `stream` (null for an empty body); `onRead` hears of every read's size, for a
-   * stall watchdog and for progress.
+   * stall watchdog and for progress. When `signal` aborts, a pending read rejects with its
+   * reason and the stream is cancelled: a fetch body cannot be trusted to, as Deno drops its
+   * link to the request's signal once the request object is garbage-collected.
    */
-  constructor(stream: ReadableStream<Uint8Array> | null, onRead: (n: number) => void = () => {}) {
+  constructor(
+    stream: ReadableStream<Uint8Array> | null,
+    onRead: (n: number) => void = () => {},
+    signal?: AbortSignal,
+  ) {
     this.#reader = stream?.getReader({ mode: "byob" });
     this.#onRead = onRead;
+    this.#signal = signal;
   }
 
   /**
@@ -30,7 +38,7 @@ export class ByteBody {
    */
   async read(view: Uint8Array): Promise<Uint8Array | undefined> {
     if (!this.#reader) return undefined;
-    const { value, done } = await this.#reader.read(view);
+    const { value, done } = await this.#unlessAborted(this.#reader.read(view));
     if (done || !value) return undefined;
     this.#onRead(value.length);
     return value;
@@ -51,6 +59,20 @@ export class ByteBody {
       await onBytes(got);
       buffer = got.buffer as ArrayBuffer;
     }
+  }
+
+  #unlessAborted<T>(read: Promise<T>): Promise<T> {
+    const signal = this.#signal;
+    if (!signal) return read;
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        reject(signal.reason);
+        void this.cancel();
+      };
+      read.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort, { once: true });
+    });
   }
 
   /** Stops reading and releases the stream. */

@@ -2,7 +2,9 @@
  * The GOPROXY protocol client: walks the proxy list with go's fallback rules
  * (`,` only past 404/410, `|` past any error), speaks HTTP(S) and `file://`, retries
  * transient failures with backoff, watches every body for stalls, and keeps zip bodies
- * in memory only within a byte budget, spilling the rest to a temp file.
+ * in memory only within a byte budget, spilling the rest to a temp file. Requests share
+ * one HTTP client (one HTTP/2 connection per origin) until one of them fails at the
+ * transport level; later requests then get a new one.
  *
  * @module
  */
@@ -22,6 +24,15 @@ export class NotExistError extends Error {
 /** The proxy list reached `direct`: go would fetch this module from version control. */
 export class LeftToGoError extends Error {
   override name = "LeftToGoError";
+}
+
+/**
+ * The failure is on this machine, not at the proxy: a Deno permission the run lacks (for a
+ * host a proxy redirected to), or a file system error writing a body to its temp file. It is
+ * neither retried nor tried on another proxy.
+ */
+export class LocalError extends Error {
+  override name = "LocalError";
 }
 
 /** A proxy answered with an error, or the transfer failed. */
@@ -68,10 +79,15 @@ export interface ProxyClientOptions {
   retries: number;
   /** Abort a body that delivers no byte for this long, and retry. */
   stallTimeoutMs: number;
-  /** Give up on one attempt after this long in total. */
+  /**
+   * The deadline of one attempt (connecting, headers and the whole body), after which it is
+   * aborted and retried: each retry has a deadline of its own.
+   */
   requestTimeoutMs: number;
   /** Bytes of zip bodies that may be held in memory. */
   budget: MemoryBudget;
+  /** The process umask: a zip's temp file, renamed to `<version>.zip` later, gets 0666 less it. */
+  umask: number;
   /** Cancels everything. */
   signal: AbortSignal;
   /** Called with each chunk's size as bodies arrive. */
@@ -81,6 +97,13 @@ export interface ProxyClientOptions {
 type UrlEntry = Extract<ProxyEntry, { kind: "url" }>;
 
 type BodyReader<T> = (body: ByteBody, length: number | undefined) => Promise<T>;
+
+/** An HTTP client and the attempts using it; a retired one is closed when the last is done. */
+interface Connection {
+  client: Deno.HttpClient;
+  users: number;
+  retired: boolean;
+}
 
 const MAX_REDIRECTS = 10;
 
@@ -98,6 +121,7 @@ const PRIORITY = { zip: 0, module: 1, background: 2 } as const;
 export class ProxyClient {
   #opts: ProxyClientOptions;
   #requests: Semaphore;
+  #shared: Connection | undefined;
 
   /** Creates a client. */
   constructor(opts: ProxyClientOptions) {
@@ -139,6 +163,11 @@ export class ProxyClient {
     else await Deno.remove(body.file).catch(() => {});
   }
 
+  /** Closes the shared HTTP client once the requests using it are done. */
+  close(): void {
+    if (this.#shared) this.#retire(this.#shared);
+  }
+
   async #tryProxies<T>(
     path: string,
     version: string,
@@ -175,6 +204,7 @@ export class ProxyClient {
         return { body: r.body, proxy: base, retries: retries + r.retries };
       } catch (e) {
         if (this.#opts.signal.aborted) throw e;
+        if (e instanceof LocalError) throw new LocalError(`${path}@${version}: ${e.message}`);
         const err = e as Error & { retries?: number };
         retries += err.retries ?? 0;
         const notExist = err instanceof NotExistError;
@@ -233,7 +263,7 @@ export class ProxyClient {
         return { body, retries: attempt };
       } catch (e) {
         if (this.#opts.signal.aborted) throw e;
-        const transient = e instanceof ProxyError ? e.transient : !(e instanceof NotExistError);
+        const transient = e instanceof ProxyError && e.transient;
         if (!transient || attempt >= maxRetries) {
           if (transient && attempt > 0) {
             (e as Error).message += ` (gave up after ${attempt} retries)`;
@@ -246,9 +276,11 @@ export class ProxyClient {
   }
 
   /**
-   * One request. A retry uses a fresh connection: a stalled HTTP/2 connection may stall
-   * again. The stall watchdog runs from the start: it covers connecting and waiting for
-   * the headers as well as every gap between body chunks.
+   * One request. A first attempt goes through the shared client, a retry through a fresh
+   * one: a stalled HTTP/2 connection may stall again. A transport failure on the shared
+   * client (a stall, the deadline, a reset) retires it, so later requests do not wait out
+   * a dead connection. The stall watchdog runs from the start: it covers connecting and
+   * waiting for the headers as well as every gap between body chunks.
    */
   async #attempt<T>(
     url: string,
@@ -256,39 +288,53 @@ export class ProxyClient {
     fresh: boolean,
     authorization?: string,
   ): Promise<T> {
-    const client = fresh ? Deno.createHttpClient({}) : undefined;
+    const connection = fresh ? newConnection(1, true) : this.#useShared();
     const watchdog = new Watchdog(this.#opts.stallTimeoutMs);
     const signal = AbortSignal.any([
       this.#opts.signal,
       watchdog.signal,
       AbortSignal.timeout(this.#opts.requestTimeoutMs),
     ]);
+    let failed = false;
     try {
-      const res = await this.#follow(url, signal, watchdog, client, authorization);
+      const res = await this.#follow(url, signal, watchdog, connection.client, authorization);
       const length = res.headers.has("content-encoding")
         ? undefined
         : numberOrUndefined(res.headers.get("content-length"));
       const onBytes = this.#opts.onBytes;
-      return await read(
-        new ByteBody(res.body, (n) => {
-          watchdog.feed();
-          onBytes?.(n);
-        }),
-        length,
-      );
+      const feed = (n: number) => {
+        watchdog.feed();
+        onBytes?.(n);
+      };
+      return await read(new ByteBody(res.body, feed, signal), length);
     } catch (e) {
-      throw classify(e, signal, watchdog, this.#opts.signal);
+      failed = !(e instanceof ProxyError || e instanceof NotExistError || e instanceof LocalError);
+      throw classify(e, signal, this.#opts.requestTimeoutMs, watchdog, this.#opts.signal);
     } finally {
       watchdog.stop();
-      client?.close();
+      connection.users--;
+      if (connection.retired || (failed && !this.#opts.signal.aborted)) this.#retire(connection);
     }
+  }
+
+  #useShared(): Connection {
+    this.#shared ??= newConnection(0, false);
+    this.#shared.users++;
+    return this.#shared;
+  }
+
+  /** Takes `connection` out of use, closing it once nothing uses it. */
+  #retire(connection: Connection): void {
+    if (connection === this.#shared) this.#shared = undefined;
+    connection.retired = true;
+    if (connection.users === 0) connection.client.close();
   }
 
   async #follow(
     url: string,
     signal: AbortSignal,
     watchdog: Watchdog,
-    client?: Deno.HttpClient,
+    client: Deno.HttpClient,
     authorization?: string,
   ): Promise<Response> {
     let current = new URL(url);
@@ -298,7 +344,13 @@ export class ProxyClient {
     for (let hop = 0;; hop++) {
       const headers = new Headers();
       if (auth && current.origin === origin) headers.set("authorization", auth);
-      const res = await fetch(current, { headers, signal, redirect: "manual", client });
+      const res = await fetch(current, { headers, signal, redirect: "manual", client })
+        .catch((e) => {
+          if (!(e instanceof Deno.errors.NotCapable)) throw e;
+          const host = `${current.hostname}:${current.port || defaultPort(current)}`;
+          const why = hop === 0 ? `Requires net access to "${host}"` : "the proxy redirected there";
+          throw new LocalError(`needs --allow-net=${host} (${why})`);
+        });
       watchdog.headersArrived();
       if (res.status >= 300 && res.status < 400 && res.headers.has("location")) {
         await res.body?.cancel();
@@ -333,7 +385,7 @@ export class ProxyClient {
   ): Promise<ZipBody> {
     if (length !== undefined && length > MAX_ZIP_FILE) {
       await body.cancel();
-      throw new ProxyError("downloaded zip file too large", { transient: false });
+      throw zipTooLarge();
     }
     const budget = this.#opts.budget;
     if (length !== undefined && budget.tryTake(length)) {
@@ -345,15 +397,17 @@ export class ProxyClient {
       }
     }
     const fileName = tempFile();
-    const file = await Deno.open(fileName, { write: true, createNew: true, mode: 0o644 });
+    const mode = 0o666 & ~this.#opts.umask;
+    const file = await writing(
+      fileName,
+      () => Deno.open(fileName, { write: true, createNew: true, mode }),
+    );
     let size = 0;
     try {
       await body.forEach(async (bytes) => {
         size += bytes.length;
-        if (size > MAX_ZIP_FILE) {
-          throw new ProxyError("downloaded zip file too large", { transient: false });
-        }
-        await writeAll(file, bytes);
+        if (size > MAX_ZIP_FILE) throw zipTooLarge();
+        await writing(fileName, () => writeAll(file, bytes));
       });
       if (length !== undefined && size !== length) throw lengthMismatch(size, length);
     } catch (e) {
@@ -406,6 +460,34 @@ async function readExactly(body: ByteBody, length: number): Promise<Uint8Array> 
   }
   if (await body.read(new Uint8Array(1))) throw lengthMismatch(length + 1, length);
   return new Uint8Array(buffer);
+}
+
+function zipTooLarge(): ProxyError {
+  return new ProxyError(
+    `the zip is larger than ${MAX_ZIP_FILE / 2 ** 20} MiB, go's limit for a module zip`,
+    { transient: false },
+  );
+}
+
+/**
+ * Runs one file system step of writing `file`; its failure (a full disk, a read-only file
+ * system, a missing directory) is a {@link LocalError} naming the problem and the file.
+ */
+async function writing<T>(file: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    const reason = (e as Error).message.replace(/ \(os error \d+\).*$/s, "");
+    throw new LocalError(`${reason.charAt(0).toLowerCase()}${reason.slice(1)} writing ${file}`);
+  }
+}
+
+function newConnection(users: number, retired: boolean): Connection {
+  return { client: Deno.createHttpClient({}), users, retired };
+}
+
+function defaultPort(url: URL): string {
+  return url.protocol === "https:" ? "443" : "80";
 }
 
 function lengthMismatch(size: number, length: number): ProxyError {
@@ -482,10 +564,11 @@ class Watchdog {
 function classify(
   e: unknown,
   signal: AbortSignal,
+  deadlineMs: number,
   watchdog: Watchdog,
   user: AbortSignal,
 ): Error {
-  if (e instanceof ProxyError || e instanceof NotExistError) return e;
+  if (e instanceof ProxyError || e instanceof NotExistError || e instanceof LocalError) return e;
   if (user.aborted) return user.reason instanceof Error ? user.reason : new Error("Aborted");
   if (watchdog.signal.aborted) {
     return new ProxyError(
@@ -493,7 +576,11 @@ function classify(
       { transient: true },
     );
   }
-  if (signal.aborted) return new ProxyError("the request timed out", { transient: true });
+  if (signal.aborted) {
+    return new ProxyError(`the request did not finish within ${deadlineMs / 1000} s`, {
+      transient: true,
+    });
+  }
   return new ProxyError((e as Error).message ?? String(e), { transient: true });
 }
 

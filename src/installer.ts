@@ -10,7 +10,7 @@
  */
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
-import { EMPTY_SHA256, hash1, type HashedFile, sha256Hex } from "./dirhash.ts";
+import { EMPTY_SHA256, hash1, type HashedFile, hashZipFile, sha256Hex } from "./dirhash.ts";
 import { mkdirAll, type ModulePaths, modulePaths, removeTree, writeAll } from "./module_cache.ts";
 import {
   bytesSource,
@@ -42,12 +42,14 @@ export interface InstallJob {
   umask: number;
   /**
    * Where the zip is: in memory; in a temp file in the `@v` directory that becomes
-   * `<version>.zip` on success; or the cache's own `<version>.zip` already in place.
+   * `<version>.zip` on success; or the cache's own `<version>.zip` already in place, with
+   * `treeInPlace` when the extracted tree is there and not marked `.partial`, so that only
+   * `.ziphash` is missing or malformed.
    */
   zip:
     | { kind: "bytes"; bytes: Uint8Array }
     | { kind: "tempFile"; file: string }
-    | { kind: "cached" };
+    | { kind: "cached"; treeInPlace: boolean };
 }
 
 /** What an install did. */
@@ -67,10 +69,12 @@ export class ChecksumMismatchError extends Error {
 
 /**
  * Installs `job` into the cache. On any failure the extracted tree and `.partial` are
- * removed, so nothing is left that go would trust.
+ * removed, so nothing is left that go would trust. A cached zip whose tree is in place is
+ * only hashed, and nothing but `.ziphash` is written.
  */
 export async function installModule(job: InstallJob): Promise<InstallResult> {
   const p = modulePaths(job.root, job.path, job.version);
+  if (job.zip.kind === "cached" && job.zip.treeInPlace) return await hashCachedZip(job, p);
   const zipFile = job.zip.kind === "tempFile"
     ? job.zip.file
     : job.zip.kind === "cached"
@@ -146,6 +150,12 @@ async function extract(
     files++;
   }
   const h1 = hash1(hashed);
+  checkZipHash(job, h1);
+  return { result: { h1, files, bytes }, dirs: [...dirs] };
+}
+
+/** Throws unless go.sum lists `h1` for the zip. */
+function checkZipHash(job: InstallJob, h1: string): void {
   if (!job.zipHashes.includes(h1)) {
     throw new ChecksumMismatchError(
       `${job.path}@${job.version}: checksum mismatch: the downloaded zip has ${h1}, ` +
@@ -153,7 +163,19 @@ async function extract(
         `The proxy served other content than go.sum records: check GOPROXY, or go.sum itself.`,
     );
   }
-  return { result: { h1, files, bytes }, dirs: [...dirs] };
+}
+
+/**
+ * Go's `hashZip` for a tree that is complete but for `.ziphash`: the cached zip is hashed and
+ * checked with go.sum, and `.ziphash` is written; the tree is not extracted again. Leftover
+ * zip temp files are removed first, as go's `downloadZip` does before it.
+ */
+async function hashCachedZip(job: InstallJob, p: ModulePaths): Promise<InstallResult> {
+  await removeMatching(p.atV, isZipLeftover(p, undefined), Deno.remove);
+  const h1 = hashZipFile(p.base + ".zip");
+  checkZipHash(job, h1);
+  await writeZiphash(p.base + ".ziphash", h1, job.umask);
+  return { h1, files: 0, bytes: 0 };
 }
 
 /**
@@ -181,13 +203,16 @@ function writeEntry(source: ZipSource, entry: ZipEntry, target: string, mode: nu
  * the zip being installed, which may itself have such a name.
  */
 async function clearLeftovers(p: ModulePaths, keep: string | undefined): Promise<void> {
-  const zipPrefix = p.base.slice(p.atV.length + 1) + ".zip";
-  const isLeftover = (n: string) =>
-    n.startsWith(zipPrefix) && n.endsWith(".tmp") && join(p.atV, n) !== keep;
-  await removeMatching(p.atV, isLeftover, Deno.remove);
+  await removeMatching(p.atV, isZipLeftover(p, keep), Deno.remove);
   const dirPrefix = p.dir.slice(dirname(p.dir).length + 1) + ".tmp-";
   await removeMatching(dirname(p.dir), (n) => n.startsWith(dirPrefix), removeTree);
   await removeTree(p.dir);
+}
+
+/** Matches go's `<version>.zip*.tmp` temp files in the `@v` directory, except `keep`. */
+function isZipLeftover(p: ModulePaths, keep: string | undefined): (name: string) => boolean {
+  const zipPrefix = p.base.slice(p.atV.length + 1) + ".zip";
+  return (n) => n.startsWith(zipPrefix) && n.endsWith(".tmp") && join(p.atV, n) !== keep;
 }
 
 async function removeMatching(

@@ -21,8 +21,15 @@ export interface ModulePaths {
 
 /** What the cache already holds for one module version. */
 export interface CacheState {
-  /** The extracted tree is complete by go's rule: directory, no `.partial`, `.ziphash`. */
-  dirComplete: boolean;
+  /**
+   * The extracted tree is a directory not marked `.partial`: complete by go's `DownloadDir` if
+   * `.ziphash` exists too. Only looked for beside a `.zip` or `.ziphash`.
+   */
+  tree: boolean;
+  /** `<version>.ziphash`, trimmed of white space, or undefined when absent. */
+  ziphash?: string;
+  /** `<version>.zip` exists. */
+  hasZip: boolean;
   /** `<version>.info` exists. */
   hasInfo: boolean;
   /** `<version>.mod` bytes, or undefined when absent. */
@@ -48,22 +55,40 @@ export function modulePaths(root: string, path: string, version: string): Module
 
 /**
  * Reads what the cache holds for a module version: one listing of the `@v` directory (on a
- * cold cache, one failed call), then the small `.mod` and a stat of the tree if listed.
+ * cold cache, one failed call), then the small `.mod` and `.ziphash` if listed, and a stat of
+ * the tree beside a listed `.zip` or `.ziphash`.
  */
 export async function readCacheState(p: ModulePaths): Promise<CacheState> {
   let names: Set<string>;
   try {
     names = new Set((await Array.fromAsync(Deno.readDir(p.atV))).map((e) => e.name));
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return { dirComplete: false, hasInfo: false };
+    if (e instanceof Deno.errors.NotFound) return { tree: false, hasZip: false, hasInfo: false };
     throw e;
   }
   const listed = (ext: string) => names.has(p.base.slice(p.atV.length + 1) + ext);
-  const [dir, mod] = await Promise.all([
-    listed(".ziphash") && !listed(".partial") ? statOrNull(p.dir) : null,
+  const [dir, ziphash, mod] = await Promise.all([
+    (listed(".zip") || listed(".ziphash")) && !listed(".partial") ? statOrNull(p.dir) : null,
+    listed(".ziphash")
+      ? Deno.readTextFile(p.base + ".ziphash").then((t) => t.trim(), notFoundAsUndefined)
+      : undefined,
     listed(".mod") ? Deno.readFile(p.base + ".mod").catch(notFoundAsUndefined) : undefined,
   ]);
-  return { dirComplete: !!dir?.isDirectory, hasInfo: listed(".info"), mod };
+  return {
+    tree: !!dir?.isDirectory,
+    ziphash,
+    hasZip: listed(".zip"),
+    hasInfo: listed(".info"),
+    mod,
+  };
+}
+
+/**
+ * Whether a trimmed `.ziphash` is well-formed by go's `isValidSum` (no NUL byte, the length of
+ * an `h1:` hash). Go's `checkMod` rewrites a malformed one from the `.zip`.
+ */
+export function isValidZiphash(ziphash: string): boolean {
+  return !ziphash.includes("\0") && ziphash.length === "h1:".length + 44;
 }
 
 /** Whether go would consider the extracted tree complete (spec: `DownloadDir`). */

@@ -11,11 +11,12 @@ import { moduleKey, type ModuleVersion } from "./go_mod.ts";
 import { type Fetched, LeftToGoError, ProxyClient, type ZipBody } from "./goproxy.ts";
 import type { ModuleSums } from "./gosum.ts";
 import { canonicalInfo } from "./info.ts";
-import { type InstallJob, installModule } from "./installer.ts";
+import type { InstallJob } from "./installer.ts";
 import { InstallError, InstallPool } from "./install_pool.ts";
 import {
   cachedGoMods,
-  isDirComplete,
+  type CacheState,
+  isValidZiphash,
   lockVersion,
   mkdirAll,
   type ModulePaths,
@@ -118,6 +119,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     stallTimeoutMs: opts.stallTimeoutMs,
     requestTimeoutMs: opts.requestTimeoutMs,
     budget,
+    umask: opts.umask,
     signal,
     onBytes: (bytes) => opts.onProgress?.({ type: "bytes", bytes }),
   });
@@ -146,6 +148,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     return { modules, ...await infos };
   } finally {
     ctx.pool.close();
+    client.close();
   }
 }
 
@@ -241,7 +244,7 @@ async function processModule(
     const needMod = !state.mod ||
       (m.goModHashes.length > 0 && !m.goModHashes.includes(hashGoMod(state.mod)));
     const needInfo = record.zip && !state.hasInfo;
-    const needZip = record.zip && !state.dirComplete;
+    const needZip = record.zip && !zipDone(state);
     if (needInfo) record.files.push("info");
     if (needMod) record.files.push("mod");
     if (needZip) record.files.push("zip");
@@ -249,6 +252,7 @@ async function processModule(
       turn.pass();
       begin();
     }
+    if (record.zip && !needZip) checkZiphash(m, p, state.ziphash!);
     if (record.files.length === 0) return finish("cached");
     if (ctx.opts.dryRun) return finish("planned");
     await ctx.files.run(() => mkdirAll(p.atV));
@@ -323,9 +327,11 @@ async function fetchInfo(
 }
 
 /**
- * Under go's version lock: re-check, then extract from a cached zip when one is there
- * and matches go.sum, else download and install. The download overlaps the go.mod fetch,
- * but nothing is installed unless the go.mod checked out, as go checks it first.
+ * Under go's version lock: re-check, then install from a cached zip when there is one and it
+ * matches go.sum, else download and install. A cached zip beside a tree that lacks only a
+ * well-formed `.ziphash` is hashed, not extracted again, as go's `hashZip` does. The download
+ * overlaps the go.mod fetch, but nothing is installed unless the go.mod checked out, as go
+ * checks it first.
  */
 async function fetchAndInstallZip(
   ctx: Context,
@@ -336,7 +342,8 @@ async function fetchAndInstallZip(
 ): Promise<void> {
   const lock = await lockVersion(p, ctx.opts.umask);
   try {
-    if (await isDirComplete(p)) return;
+    const state = await readCacheState(p);
+    if (zipDone(state)) return;
     const job: InstallJob = {
       root: ctx.opts.root,
       path: m.path,
@@ -344,12 +351,12 @@ async function fetchAndInstallZip(
       zipHashes: m.zipHashes,
       modcacherw: ctx.opts.modcacherw,
       umask: ctx.opts.umask,
-      zip: { kind: "cached" },
+      zip: { kind: "cached", treeInPlace: state.tree },
     };
-    if (await hasCachedZip(p)) {
+    if (state.hasZip) {
       await goMod;
       try {
-        await installModule(job);
+        await ctx.pool.install(job);
         return;
       } catch {
         await Deno.remove(p.base + ".zip").catch(() => {});
@@ -449,10 +456,26 @@ async function completeBuildList(
   return { buildList: report, warnings };
 }
 
-async function hasCachedZip(p: ModulePaths): Promise<boolean> {
-  const exists = (f: string) => Deno.stat(f).then(() => true, () => false);
-  const [zip, ziphash] = await Promise.all([exists(p.base + ".zip"), exists(p.base + ".ziphash")]);
-  return zip && ziphash;
+/**
+ * Whether the zip needs no work: go's `DownloadDir` finds the tree complete (a directory, no
+ * `.partial`, a `.ziphash`), and go's `checkMod` need not rewrite `.ziphash` from the `.zip`.
+ */
+function zipDone(state: CacheState): boolean {
+  return state.tree && state.ziphash !== undefined && isValidZiphash(state.ziphash);
+}
+
+/**
+ * Go's `checkMod` on a complete module: a `.ziphash` go.sum does not list makes go refuse the
+ * module on every use, so it fails here too, and the tree is left as it is.
+ */
+function checkZiphash(m: ModuleSums, p: ModulePaths, ziphash: string): void {
+  if (m.zipHashes.includes(ziphash)) return;
+  throw new Error(
+    `${m.path}@${m.version}: checksum mismatch: ${p.base}.ziphash has ${ziphash}, ` +
+      `go.sum has ${m.zipHashes.join(" or ")}, so go refuses the module (SECURITY ERROR). ` +
+      `If go.sum is right, the cache is corrupt: remove ${p.dir} and ${p.base}.ziphash, ` +
+      "then rerun.",
+  );
 }
 
 /** What a module's record, or the build list's report, adds up from its requests. */

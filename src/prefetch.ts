@@ -39,6 +39,12 @@ export interface PrefetchOptions {
   retries?: number;
   /** Abort and retry a body that delivers nothing for this long. Default 30 000 ms. */
   stallTimeoutMs?: number;
+  /**
+   * Abort and retry a request attempt that has not finished (headers and whole body) after
+   * this long, however steadily its bytes arrive; each retry gets this long again. Default
+   * 600 000 ms (10 minutes).
+   */
+  requestTimeoutMs?: number;
   /** Bytes of zip bodies held in memory at most; larger ones stream to temp files. Default 8 MiB. */
   memoryBudget?: number;
   /** Plan only: report what would be fetched, fetch nothing. */
@@ -166,6 +172,7 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
     umask: host.umask,
     retries: options.retries ?? 4,
     stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
+    requestTimeoutMs: options.requestTimeoutMs ?? 10 * 60_000,
     memoryBudget: options.memoryBudget ?? MEMORY_BUDGET,
     dryRun: options.dryRun ?? false,
     signal: options.signal,
@@ -181,7 +188,7 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
     concurrency,
     retries: options.retries ?? 4,
     stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
-    requestTimeoutMs: 10 * 60_000,
+    requestTimeoutMs: options.requestTimeoutMs ?? 10 * 60_000,
     memoryBudget: options.memoryBudget ?? MEMORY_BUDGET,
     workers: Math.min(Math.max(navigator.hardwareConcurrency, 1), 4),
     dryRun: options.dryRun ?? false,
@@ -221,13 +228,32 @@ function buildListInputs(project: Project): BuildListInput[] {
   return mains.map((main) => ({ mains: [main] }));
 }
 
-/** As go's `checkCacheDir`: GOMODCACHE is created if missing, and must be writable. */
+/**
+ * As go's `checkCacheDir`: GOMODCACHE is created if missing. It must also be writable, which
+ * go finds out only at its first write: an empty file is created and removed in
+ * `cache/download` to prove it up front. A leading dot keeps its name out of every module
+ * path and every pattern go's clean-up deletes, and the directory gets its times back, so a
+ * run with nothing to do changes nothing.
+ */
 async function createCacheDir(gomodcache: string): Promise<void> {
+  const download = join(gomodcache, "cache", "download");
   try {
-    await Deno.mkdir(join(gomodcache, "cache", "download"), { recursive: true, mode: 0o777 });
+    await Deno.mkdir(download, { recursive: true, mode: 0o777 });
   } catch (e) {
     throw new SetupError(
       `Could not create module cache ${gomodcache}: ${(e as Error).message}. ` +
+        "Point GOMODCACHE at a writable directory.",
+    );
+  }
+  const probe = join(download, `.goprefetch-write-probe-${crypto.randomUUID()}`);
+  try {
+    const { atime, mtime } = await Deno.stat(download);
+    await Deno.writeFile(probe, new Uint8Array(), { createNew: true, mode: 0o600 });
+    await Deno.remove(probe);
+    if (atime && mtime) await Deno.utime(download, atime, mtime).catch(() => {});
+  } catch (e) {
+    throw new SetupError(
+      `Module cache ${gomodcache} is not writable: ${(e as Error).message}. ` +
         "Point GOMODCACHE at a writable directory.",
     );
   }

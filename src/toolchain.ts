@@ -143,6 +143,8 @@ export interface ToolchainOptions {
   retries: number;
   /** Stall timeout of a body, in milliseconds. */
   stallTimeoutMs: number;
+  /** Deadline of one request attempt, in milliseconds. */
+  requestTimeoutMs: number;
   /** Bytes of the zip held in memory at most; a larger one goes to a temp file. */
   memoryBudget: number;
   /** Plan only. */
@@ -168,7 +170,8 @@ export interface ToolchainOptions {
  *   gonosumdb: "",
  *   goproxy: "https://proxy.golang.org,direct",
  *   proxies: parseProxyList("https://proxy.golang.org,direct", ""),
- *   umask: 0o022, retries: 4, stallTimeoutMs: 30_000, memoryBudget: 32 << 20, dryRun: false,
+ *   umask: 0o022, retries: 4, stallTimeoutMs: 30_000, requestTimeoutMs: 600_000,
+ *   memoryBudget: 32 << 20, dryRun: false,
  * });
  * ```
  */
@@ -268,8 +271,9 @@ async function install(
     concurrency: 2,
     retries: opts.retries,
     stallTimeoutMs: opts.stallTimeoutMs,
-    requestTimeoutMs: 10 * 60_000,
+    requestTimeoutMs: opts.requestTimeoutMs,
     budget: new MemoryBudget(db === undefined ? 0 : opts.memoryBudget),
+    umask: opts.umask,
     signal,
   });
   await mkdirAll(p.atV);
@@ -319,6 +323,7 @@ async function install(
       lock.close();
     }
   } finally {
+    client.close();
     if (fetched.status === "fulfilled") await client.discard(fetched.value.body);
   }
 }

@@ -1,7 +1,8 @@
 /**
- * A hostile environment: a full disk while extracting, and a module cache that cannot be
- * created. Each runs goprefetch inside a private mount namespace (`unshare -m`) so the small
- * tmpfs it mounts disappears with it.
+ * A hostile environment: a full disk while extracting, a read-only module cache, and a module
+ * cache that cannot be created. The mounts happen inside a private mount namespace
+ * (`unshare -m`), so they disappear with it; root ignores permission bits, so only a mount makes
+ * a cache read-only.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -23,29 +24,51 @@ function canMount(): boolean {
 
 const mountable = canMount();
 if (!mountable && Deno.env.get("CI") !== "true") {
-  console.warn("environment_test: skipped, needs root and unshare(1) to mount a small tmpfs");
+  console.warn("environment_test: skipped, needs root and unshare(1) to mount file systems");
 }
 
-/** Mounts a tmpfs of `size` on `cache`, runs goprefetch, then lists the cache, all in one namespace. */
-async function runOnTmpfs(
+/** One goprefetch run inside the namespace. */
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * In one private mount namespace: runs `mount` (a shell command on `$CACHE`), then goprefetch
+ * once per entry of `runs` (its arguments), then lists the cache. Outputs go beside `cache`.
+ */
+async function runMounted(
+  mount: string,
   cache: string,
-  size: string,
   project: string,
   env: Record<string, string>,
-): Promise<{ code: number; stderr: string; listing: string[] }> {
-  const script = `mount -t tmpfs -o size=${size} tmpfs "$CACHE" || exit 99
-"$DENO" run -A --quiet "$MOD_TS" -q . 2>"$CACHE.stderr"
-echo "exit=$?"
-find "$CACHE" -mindepth 1 -printf '%P %y\\n'`;
+  runs: string[][],
+): Promise<{ runs: Run[]; listing: string[] }> {
+  const script = [
+    `${mount} || exit 99`,
+    ...runs.map((args, i) =>
+      `"$DENO" run -A --quiet "$MOD_TS" ${args.join(" ")} >"$CACHE.${i}.out" 2>"$CACHE.${i}.err"
+echo $? >"$CACHE.${i}.code"`
+    ),
+    `find "$CACHE" -mindepth 1 -printf '%P %y\\n'`,
+  ].join("\n");
   const out = await new Deno.Command("unshare", {
     args: ["-m", "--propagation", "private", "sh", "-c", script],
     cwd: project,
     env: { ...env, CACHE: cache, DENO: Deno.execPath(), MOD_TS, NO_COLOR: "1" },
     clearEnv: true,
   }).output();
-  const stdout = new TextDecoder().decode(out.stdout).trim().split("\n");
-  const code = Number(stdout[0].replace("exit=", ""));
-  return { code, stderr: await Deno.readTextFile(cache + ".stderr"), listing: stdout.slice(1) };
+  assert.equal(out.code, 0, `mount or listing failed: ${new TextDecoder().decode(out.stderr)}`);
+  const read = (i: number, ext: string) => Deno.readTextFile(`${cache}.${i}.${ext}`);
+  return {
+    runs: await Promise.all(runs.map(async (_, i) => ({
+      code: Number(await read(i, "code")),
+      stdout: await read(i, "out"),
+      stderr: await read(i, "err"),
+    }))),
+    listing: new TextDecoder().decode(out.stdout).trim().split("\n").filter((l) => l !== ""),
+  };
 }
 
 Deno.test({
@@ -63,12 +86,59 @@ Deno.test({
     const proxy = await serveProxy(join(tmp, "proxy"));
     try {
       const env = goEnv({ home: tmp, gomodcache: cache, goproxy: proxy.url });
-      const run = await runOnTmpfs(cache, "4m", project, env);
+      const mount = `mount -t tmpfs -o size=4m tmpfs "$CACHE"`;
+      const { runs: [run], listing } = await runMounted(mount, cache, project, env, [["-q", "."]]);
       assert.equal(run.code, 1, run.stderr);
       assert.match(run.stderr, /example\.com\/tiny\/big@v1\.0\.0: .*No space left on device/);
-      const big = run.listing.filter((l) => l.includes("tiny/big"));
+      const big = listing.filter((l) => l.includes("tiny/big"));
       assert.ok(!big.some((l) => /big@v1\.0\.0 d$/.test(l)), `module dir left:\n${big.join("\n")}`);
       assert.ok(!big.some((l) => /\.(partial|zip|ziphash) f$|\.tmp f$/.test(l)), big.join("\n"));
+    } finally {
+      await proxy.close();
+      await makeWritable(tmp);
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a read-only module cache is a setup error before any request; --dry-run and cache-key work",
+  ignore: !mountable && Deno.env.get("CI") !== "true",
+  fn: async () => {
+    const tmp = await tempDir("goprefetch-env-");
+    const project = join(tmp, "project");
+    const cache = join(tmp, "cache");
+    await Deno.mkdir(project);
+    await Deno.mkdir(join(cache, "cache", "download"), { recursive: true });
+    const specs = tinyModules(3);
+    await writeProxyTree(join(tmp, "proxy"), specs);
+    await writeTinyProject(project, specs);
+    const proxy = await serveProxy(join(tmp, "proxy"));
+    try {
+      const env = goEnv({ home: tmp, gomodcache: cache, goproxy: proxy.url });
+      const mount = `mount --bind "$CACHE" "$CACHE" && mount -o remount,bind,ro "$CACHE"`;
+      const { runs: [run, dryRun, cacheKey], listing } = await runMounted(
+        mount,
+        cache,
+        project,
+        env,
+        [["-q", "."], ["--dry-run", "."], ["cache-key", "."]],
+      );
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(
+        run.stderr,
+        new RegExp(
+          `^goprefetch: Module cache ${cache} is not writable: Read-only file system.*\\. ` +
+            "Point GOMODCACHE at a writable directory\\.\\n$",
+        ),
+      );
+      assert.equal(dryRun.code, 0, dryRun.stderr);
+      assert.match(dryRun.stdout + dryRun.stderr, /^goprefetch: 3 to fetch;/m);
+      assert.equal(cacheKey.code, 0, cacheKey.stderr);
+      assert.match(cacheKey.stdout, /^[0-9a-f]{64}\n$/);
+      assert.deepEqual(proxy.requests, [], "a run on a read-only cache made requests");
+      assert.deepEqual(listing, ["cache d", "cache/download d"]);
     } finally {
       await proxy.close();
       await makeWritable(tmp);

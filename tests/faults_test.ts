@@ -1,15 +1,18 @@
 /**
- * Reliability against a misbehaving proxy: transient faults (error statuses, 429 with
+ * Reliability against a misbehaving proxy: transient faults (error statuses, 408, 429 with
  * Retry-After, resets, short bodies, stalls) are retried and reported, benign ones (redirects
- * to a second origin, gzip) accepted, and permanent ones (403, 404, corrupt bytes, a 503 that
- * outlasts --retries) fail exactly their modules. The go command, against a clean proxy,
+ * to a second origin, gzip) accepted, a body that drips is cut off at the request deadline
+ * and retried, and permanent ones (403, 404, corrupt bytes, a zip over go's size limit, a 503
+ * that outlasts --retries) fail exactly their modules. The go command, against a clean proxy,
  * is the oracle for what the cache must hold.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { escapePath, escapeVersion } from "../src/module_path.ts";
+import { runPrefetch } from "../src/prefetch.ts";
 import { diffTrees, runGo, snapshotTree, tempDir, type TreeEntry } from "./support/go.ts";
 import { type CliRun, runGoprefetch } from "./support/goprefetch.ts";
+import { testHost } from "./support/host.ts";
 import type { ModuleSpec } from "./support/modules.ts";
 import { withProxyProject } from "./support/proxy_project.ts";
 import {
@@ -126,9 +129,9 @@ Deno.test("at a 20% fault rate, 201 modules arrive intact and every retry is rep
       /201 fetched, 0 already cached, 0 skipped \(private\/direct\), 0 failed/,
     );
 
-    const seen = new Set(proxy.log.map((e) => e.fault));
+    const applied = new Set(proxy.log.map((e) => e.fault));
     for (const kind of [...TRANSIENT_FAULTS, ...BENIGN_FAULTS]) {
-      assert.ok(seen.has(kind), `no request got a ${kind} fault; pick another seed`);
+      assert.ok(applied.has(kind), `no request really got a ${kind} fault; pick another seed`);
     }
     const redirects = proxy.log.filter((e) => e.fault === "redirect" && e.path.endsWith(".zip"));
     assert.equal(proxy.log.filter((e) => e.origin === "second").length, redirects.length);
@@ -174,12 +177,14 @@ Deno.test("at a 20% fault rate, 201 modules arrive intact and every retry is rep
 Deno.test("permanent faults fail exactly their modules, each with a clear message", async () => {
   const specs = tinyModules(30);
   const [forbidden, corruptZip, corruptMod, missing, unavailable] = specs;
+  const oversize = specs[6];
   const failing = new Map<ModuleSpec, RegExp>([
     [forbidden, /: http:\/\/127\.0\.0\.1:\d+: 403 Forbidden: forbidden by the fault proxy$/],
     [corruptZip, /: zip entry "[^"]+": (invalid deflate data|.*CRC)|: checksum mismatch/],
     [corruptMod, /go\.mod checksum mismatch: the proxy's go\.mod has h1:/],
     [missing, /: 404 Not Found: not found$/],
     [unavailable, /503 Service Unavailable: injected fault \(gave up after 2 retries\)$/],
+    [oversize, /:\d+: the zip is larger than 500 MiB, go's limit for a module zip$/],
   ]);
   await withModules(specs, {
     seed: 7,
@@ -192,6 +197,7 @@ Deno.test("permanent faults fail exactly their modules, each with a clear messag
       [proxyPath(corruptMod, "mod")]: "corrupt",
       [proxyPath(missing, "zip")]: "notFound",
       [proxyPath(unavailable, "zip")]: "503",
+      [proxyPath(oversize, "zip")]: "oversize",
     },
   }, async (s, proxy) => {
     const cache = join(s.tmp, "cache");
@@ -202,7 +208,7 @@ Deno.test("permanent faults fail exactly their modules, each with a clear messag
     assert.equal(run.code, 1, run.stderr);
     assert.match(
       run.stderr,
-      /25 fetched, 0 already cached, 0 skipped \(private\/direct\), 5 failed/,
+      /24 fetched, 0 already cached, 0 skipped \(private\/direct\), 6 failed/,
     );
     const errors = run.stderr.split("\n").filter((l) => l.startsWith("goprefetch: error: "));
     assert.equal(errors.length, failing.size, run.stderr);
@@ -217,6 +223,7 @@ Deno.test("permanent faults fail exactly their modules, each with a clear messag
     assert.equal(asked(proxyPath(corruptZip, "zip")), 1, "a corrupt zip was downloaded again");
     assert.equal(asked(proxyPath(missing, "zip")), 1, "a 404 was retried");
     assert.equal(asked(proxyPath(unavailable, "zip")), 3, "--retries 2 is not three attempts");
+    assert.equal(asked(proxyPath(oversize, "zip")), 1, "a zip over the limit was retried");
 
     const failedDirs = [...failing.keys()].map((m) => escapePath(m.path));
     const ours = await snapshotTree(cache, { ignore: notLock });
@@ -226,7 +233,7 @@ Deno.test("permanent faults fail exactly their modules, each with a clear messag
         `a module that succeeded differs: ${line}`,
       );
     }
-    for (const m of [forbidden, corruptZip, missing, unavailable]) {
+    for (const m of [forbidden, corruptZip, missing, unavailable, oversize]) {
       const dir = `${escapePath(m.path)}@${escapeVersion(m.version)}`;
       assert.ok(!ours.has(dir), `${dir} was extracted`);
       const base = `cache/download/${escapePath(m.path)}/@v/${escapeVersion(m.version)}`;
@@ -235,6 +242,44 @@ Deno.test("permanent faults fail exactly their modules, each with a clear messag
     const corruptModFile = `cache/download/${escapePath(corruptMod.path)}/@v/` +
       `${escapeVersion(corruptMod.version)}.mod`;
     assert.ok(!ours.has(corruptModFile), "the corrupt go.mod was written");
+  });
+});
+
+Deno.test("a body that drips under the stall timeout is cut off at each attempt's deadline", async () => {
+  const specs = tinyModules(4);
+  const [once, always] = specs;
+  const deadlineMs = 1500;
+  await withModules(specs, {
+    dripMs: 100,
+    script: { [proxyPath(once, "zip")]: ["drip"], [proxyPath(always, "zip")]: ["drip", "drip"] },
+  }, async (s, proxy) => {
+    const cache = join(s.tmp, "cache");
+    const report = await runPrefetch({
+      proxy: proxy.url,
+      retries: 1,
+      stallTimeoutMs: 1000,
+      requestTimeoutMs: deadlineMs,
+      continueOnError: true,
+    }, testHost(s.env(cache, proxy.url), s.project));
+    const record = (m: ModuleSpec) => report.modules.find((r) => r.path === m.path)!;
+    assert.equal(record(once).status, "fetched", record(once).error);
+    assert.equal(record(once).retries, 1);
+    assert.equal(
+      record(always).error,
+      `${always.path}@${always.version}: ${proxy.url}: the request did not finish within 1.5 s ` +
+        "(gave up after 1 retries)",
+    );
+    assert.equal(report.totals.fetched, specs.length - 1);
+
+    for (const m of [once, always]) {
+      const asked = proxy.log.filter((e) => e.path === proxyPath(m, "zip"));
+      assert.deepEqual(asked.map((e) => e.fault), m === once ? ["drip", "none"] : ["drip", "drip"]);
+      const gap = asked[1].at - asked[0].at;
+      assert.ok(gap >= deadlineMs - 50 && gap < deadlineMs + 1000, `retried after ${gap} ms`);
+    }
+    const ours = await snapshotTree(cache, { ignore: notLock });
+    const failed = escapePath(always.path);
+    assert.deepEqual(diffTrees(s.oracle, ours).filter((l) => !l.includes(failed)), []);
   });
 });
 

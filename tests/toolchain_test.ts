@@ -52,6 +52,7 @@ async function withServer(
         umask: 0o022,
         retries: 0,
         stallTimeoutMs: 10_000,
+        requestTimeoutMs: 60_000,
         memoryBudget: 1 << 20,
         dryRun: false,
       },

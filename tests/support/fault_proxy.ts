@@ -1,7 +1,7 @@
 /**
  * A GOPROXY on 127.0.0.1 that misbehaves on purpose: error statuses, 429 with Retry-After,
- * connections reset or closed mid-body, bodies that stall, corrupted bytes, zips redirected
- * to a second origin, gzip-encoded bodies. It is a small HTTP/1.1 responder on `node:net`,
+ * connections reset or closed mid-body, bodies that stall or drip, corrupted bytes, a
+ * Content-Length over go's zip limit, zips redirected to a second origin, gzip-encoded bodies. It is a small HTTP/1.1 responder on `node:net`,
  * because only raw sockets can send a short body under a full Content-Length or a TCP reset.
  *
  * @module
@@ -10,40 +10,56 @@
 import net from "node:net";
 import { join } from "node:path";
 import zlib from "node:zlib";
+import { MAX_ZIP_FILE } from "../../src/zip_rules.ts";
 
 /**
  * What the proxy does to one request:
  * - `500`, `502`, `503`: that status, with a text/plain body;
+ * - `408`: Request Timeout, with a text/plain body;
  * - `429`: Too Many Requests with `Retry-After`;
  * - `reset`: the full Content-Length, half the body, then a TCP reset;
  * - `short`: the full Content-Length, half the body, then a clean close;
  * - `stall`: the full Content-Length, half the body, then silence;
+ * - `drip`: the full Content-Length, then the body one byte every `dripMs`;
  * - `hang`: no answer at all;
  * - `corrupt`: the whole body with one byte flipped;
+ * - `oversize`: a Content-Length of go's 500 MiB zip limit plus one byte, then a clean close;
  * - `redirect`: a 302 to the same path on the second origin (zips only; others are served);
  * - `gzip`: the body gzip-encoded, when the request accepts gzip;
  * - `forbidden`: 403; `notFound`: 404.
+ *
+ * A fault that does not apply (a body fault for a missing file, `redirect` for a file other
+ * than a zip, `gzip` when the request does not accept it) gives the plain answer instead, and
+ * the log records that answer (`notFound` or `none`).
  */
 export type FaultKind =
   | "500"
   | "502"
   | "503"
+  | "408"
   | "429"
   | "reset"
   | "short"
   | "stall"
+  | "drip"
   | "hang"
   | "corrupt"
+  | "oversize"
   | "redirect"
   | "gzip"
   | "forbidden"
   | "notFound";
 
-/** Faults a retrying client recovers from; `corrupt`, `forbidden` and `notFound` are not. */
+/**
+ * Faults a retrying client recovers from within its stall timeout. `drip` is recovered from
+ * only at the request deadline, so it is not among them; `corrupt`, `oversize`, `forbidden`
+ * and `notFound` are permanent.
+ */
 export const TRANSIENT_FAULTS: FaultKind[] = [
   "500",
   "502",
   "503",
+  "408",
   "429",
   "reset",
   "short",
@@ -74,6 +90,8 @@ export interface FaultProxyOptions {
   retryAfterSeconds?: number;
   /** How long a `stall` or `hang` keeps the connection before closing it (default 10 000 ms). */
   stallMs?: number;
+  /** The gap between the bytes of a `drip` body (default 200 ms). */
+  dripMs?: number;
   /** Delay before every answer, in milliseconds (default 0). */
   latencyMs?: number;
 }
@@ -82,7 +100,7 @@ export interface FaultProxyOptions {
 export interface FaultLogEntry {
   /** The percent-decoded path, e.g. `/example.com/!upper/@v/v1.0.0.zip`. */
   path: string;
-  /** The fault applied, or `none`. */
+  /** The fault actually applied, or `none` for a plain answer. */
   fault: FaultKind | "none";
   /** Which listener got it. */
   origin: "primary" | "second";
@@ -144,19 +162,26 @@ export async function serveFaultProxy(options: FaultProxyOptions): Promise<Fault
     } catch {
       path = "/";
     }
-    const fault = origin === "primary" ? chooser(path) : "none";
-    log.push({ path, fault, origin, at: performance.now() });
+    const entry: FaultLogEntry = {
+      path,
+      fault: origin === "primary" ? chooser(path) : "none",
+      origin,
+      at: performance.now(),
+    };
+    log.push(entry);
     if (options.latencyMs) await new Promise<void>((r) => later(options.latencyMs!, r));
     if (sock.destroyed) return false;
+    const body = await readTreeFile(options.root, path);
     const acceptsGzip = /^accept-encoding:.*\bgzip\b/im.test(head);
+    entry.fault = applicable(entry.fault, path, body, acceptsGzip);
     return respond(sock, {
       path,
-      fault,
-      body: await readTreeFile(options.root, path),
-      acceptsGzip,
+      fault: entry.fault,
+      body,
       secondUrl,
       retryAfter: options.retryAfterSeconds ?? 1,
       stall: (fn) => later(options.stallMs ?? 10_000, fn),
+      drip: (fn) => later(options.dripMs ?? 200, fn),
     });
   };
   const primary = listen(sockets, (s, h) => answer(s, h, "primary"));
@@ -199,14 +224,31 @@ function faultChooser(options: FaultProxyOptions): (path: string) => FaultKind |
   };
 }
 
+/** Statuses that need no file; every other fault alters the file's answer. */
+const STATUS_FAULTS: (FaultKind | "none")[] = ["500", "502", "503", "408", "429", "forbidden"];
+
+/** What `fault` becomes for this request: itself, or the plain answer when it does not apply. */
+function applicable(
+  fault: FaultKind | "none",
+  path: string,
+  body: Uint8Array | undefined,
+  acceptsGzip: boolean,
+): FaultKind | "none" {
+  if (STATUS_FAULTS.includes(fault) || fault === "hang") return fault;
+  if (body === undefined) return "notFound";
+  if (fault === "redirect" && !path.endsWith(".zip")) return "none";
+  if (fault === "gzip" && !acceptsGzip) return "none";
+  return fault;
+}
+
 interface Reply {
   path: string;
   fault: FaultKind | "none";
   body: Uint8Array | undefined;
-  acceptsGzip: boolean;
   secondUrl: string;
   retryAfter: number;
   stall: (fn: () => void) => void;
+  drip: (fn: () => void) => void;
 }
 
 /** Writes one answer; returns whether the connection stays usable for the next request. */
@@ -230,6 +272,8 @@ function respond(sock: net.Socket, r: Reply): boolean {
       return text("502 Bad Gateway", "injected fault\n");
     case "503":
       return text("503 Service Unavailable", "injected fault\n");
+    case "408":
+      return text("408 Request Timeout", "injected fault\n");
     case "429":
       return text("429 Too Many Requests", "slow down\n", { "retry-after": r.retryAfter });
     case "forbidden":
@@ -242,12 +286,12 @@ function respond(sock: net.Socket, r: Reply): boolean {
   const type = CONTENT_TYPES[r.path.slice(r.path.lastIndexOf(".") + 1)] ??
     "text/plain; charset=utf-8";
   const headers = { "content-type": type };
-  const half = r.body.subarray(0, Math.floor(r.body.length / 2));
+  const body = r.body;
+  const head = (length: number) =>
+    sock.write(`HTTP/1.1 200 OK\r\ncontent-type: ${type}\r\ncontent-length: ${length}\r\n\r\n`);
   const partial = () => {
-    sock.write(
-      `HTTP/1.1 200 OK\r\ncontent-type: ${type}\r\ncontent-length: ${r.body!.length}\r\n\r\n`,
-    );
-    sock.write(half);
+    head(body.length);
+    sock.write(body.subarray(0, Math.floor(body.length / 2)));
   };
   switch (r.fault) {
     case "reset":
@@ -262,19 +306,33 @@ function respond(sock: net.Socket, r: Reply): boolean {
       partial();
       r.stall(() => sock.destroy());
       return false;
+    case "drip": {
+      head(body.length);
+      let sent = 0;
+      const next = () => {
+        if (sock.destroyed) return;
+        if (sent === body.length) return void sock.end();
+        sock.write(body.subarray(sent, ++sent));
+        r.drip(next);
+      };
+      next();
+      return false;
+    }
     case "corrupt": {
-      const bytes = r.body.slice();
+      const bytes = body.slice();
       bytes[bytes.length >> 1] ^= 0xff;
       return send("200 OK", headers, bytes);
     }
+    case "oversize":
+      head(MAX_ZIP_FILE + 1);
+      sock.end();
+      return false;
     case "redirect":
-      if (!r.path.endsWith(".zip")) break;
       return send("302 Found", { location: r.secondUrl + encodeURI(r.path) }, new Uint8Array());
     case "gzip":
-      if (!r.acceptsGzip) break;
-      return send("200 OK", { ...headers, "content-encoding": "gzip" }, zlib.gzipSync(r.body));
+      return send("200 OK", { ...headers, "content-encoding": "gzip" }, zlib.gzipSync(body));
   }
-  return send("200 OK", headers, r.body);
+  return send("200 OK", headers, body);
 }
 
 function listen(
