@@ -157,8 +157,10 @@ Deno.test("at a 20% fault rate, 201 modules arrive intact and every retry is rep
     for (const gap of gapsAfter(proxy.log, ["429"])) {
       assert.ok(gap >= 950, `Retry-After: ${gap} ms`);
     }
+    // The watchdog starts before the request leaves (it covers connecting), so the proxy may
+    // see the retry a little less than the 2 s stall timeout after the request that stalled.
     for (const gap of gapsAfter(proxy.log, ["stall", "hang"])) {
-      assert.ok(gap >= 1950 && gap < 8000, `a stall was retried after ${gap} ms`);
+      assert.ok(gap >= 1500 && gap < 8000, `a stall was retried after ${gap} ms`);
     }
     for (const gap of gapsAfter(proxy.log, ["500", "502", "503", "reset", "short"])) {
       assert.ok(gap >= 100, `retried after ${gap} ms, with no backoff`);
