@@ -32,6 +32,8 @@ export interface Contender {
   kind: ContenderKind;
   /** Requests in flight at most, where the contender takes it. */
   concurrency: number;
+  /** For `goprefetch`: run it under the event-loop lag probe (lag_probe.ts). */
+  lagProbe?: boolean;
 }
 
 /** Where a contender runs: the set's files, the proxy to use and the cache to fill. */
@@ -50,6 +52,8 @@ export interface RunTarget {
   fileList: string;
   /** The Rust go-prefetch binary, when it was built. */
   rustBin: string | null;
+  /** Where the lag probe writes its figures, for a contender with `lagProbe`. */
+  lagFile: string;
 }
 
 /** What one run of a contender cost. */
@@ -70,6 +74,7 @@ export interface Measurement {
 
 const BENCH_DIR = new URL(".", import.meta.url).pathname;
 const MOD_TS = join(BENCH_DIR, "..", "mod.ts");
+const LAG_PROBE = join(BENCH_DIR, "lag_probe.ts");
 
 /**
  * The environment every contender gets: the run's cache and proxy, no checksum database, no
@@ -93,8 +98,10 @@ export function goEnv(modCache: string, goproxy: string): Record<string, string>
 export function commandFor(c: Contender, t: RunTarget): { argv: string[]; cwd: string } {
   const n = String(c.concurrency);
   switch (c.kind) {
-    case "goprefetch":
-      return { argv: ["deno", "run", "-A", MOD_TS, "-q", "-c", n, t.sumDir], cwd: t.sumDir };
+    case "goprefetch": {
+      const entry = c.lagProbe ? [LAG_PROBE, t.lagFile] : [MOD_TS];
+      return { argv: ["deno", "run", "-A", ...entry, "-q", "-c", n, t.sumDir], cwd: t.sumDir };
+    }
     case "goprefetch-file":
       return {
         argv: ["deno", "run", "-A", MOD_TS, "-q", "-c", n, "--proxy", t.proxyUrl, t.sumDir],

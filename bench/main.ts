@@ -2,7 +2,8 @@
  * goprefetch's benchmark driver: for each set and network profile, runs every contender on a
  * fresh empty GOMODCACHE against a local proxy (its own process), in an order that alternates
  * round by round, gates each result with the go command, and reports a Markdown table on stdout
- * and JSON to a file.
+ * and JSON to a file. One extra goprefetch row runs under the lag probe (lag_probe.ts), which
+ * measures its main thread's event-loop lag; the headline rows run goprefetch alone.
  *
  * Run: `deno task bench [--quick] [--runs N] [--sets a,b] [--profiles p,q] [--json FILE]
  * [--contenders kind,kind] [--tmp DIR]` (kinds: goprefetch, go, rust, net-floor, disk-floor,
@@ -23,6 +24,7 @@ import {
   type RunTarget,
 } from "./contenders.ts";
 import { checkCache, writeGateModule } from "./gate.ts";
+import type { LagStats } from "./lag_probe.ts";
 import { ensureMirror, type Mirror, mirrorRoot, proxyTree, SETS } from "./mirror.ts";
 import { PROFILES } from "./proxy.ts";
 import { type Extra, footer, markdown, type RunRecord, summarize } from "./report.ts";
@@ -37,6 +39,7 @@ const FULL_CONTENDERS: Contender[] = [
     kind: "goprefetch",
     concurrency: c,
   })),
+  { name: "goprefetch -c 64, lag probe", kind: "goprefetch", concurrency: 64, lagProbe: true },
   { name: "go mod download", kind: "go", concurrency: 0 },
   { name: "go-prefetch (Rust) -c 64", kind: "rust", concurrency: 64 },
   { name: "network floor -c 64", kind: "net-floor", concurrency: 64 },
@@ -45,7 +48,7 @@ const FULL_CONTENDERS: Contender[] = [
 ];
 
 const QUICK_CONTENDERS = FULL_CONTENDERS.filter((c) =>
-  c.name === REFERENCE || c.kind === "go" || c.kind === "net-floor"
+  c.name === REFERENCE || c.lagProbe || c.kind === "go" || c.kind === "net-floor"
 );
 
 const log = (msg: string) => console.error(`bench: ${msg}`);
@@ -135,7 +138,18 @@ async function prepare(mirror: Mirror, work: string, rustBin: string | null): Pr
     await writeGateModule(mirror, gateDir);
   }
   const modCache = join(work, "modcache");
-  return { mirror, sumDir, gateDir, modCache, proxyUrl: "", fileList, rustBin };
+  const lagFile = join(work, "lag.json");
+  return { mirror, sumDir, gateDir, modCache, proxyUrl: "", fileList, rustBin, lagFile };
+}
+
+/** The lag probe's figures, or null when the run wrote none (it failed before the end). */
+async function readLag(file: string): Promise<LagStats | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(file)) as LagStats;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
 }
 
 async function runOne(
@@ -169,12 +183,14 @@ async function runOne(
       code: m.code,
       ok,
       detail,
+      lag,
     },
   });
   const proxy = isLocal(c.kind) ? null : await startProxy(mirror, profile);
   t.proxyUrl = proxy?.url ?? `file://${proxyTree(mirror)}`;
   const { argv, cwd } = commandFor(c, t);
   const m = await measure(argv, cwd, goEnv(t.modCache, proxy ? t.proxyUrl : "off"));
+  const lag = c.lagProbe ? await readLag(t.lagFile) : null;
   const stats = proxy ? await stopProxy(proxy) : { bytes: mirror.bytes, requests: 0 };
   if (m.code !== 0) {
     return record(m, stats.bytes, stats.requests, false, `exit ${m.code}: ${m.stderrTail}`);
@@ -334,7 +350,7 @@ async function main(): Promise<void> {
   const sets = mirrors.map(({ files: _files, set, ...m }) => ({ ...set, ...m }));
   const goVersion = await new Deno.Command("go", { args: ["env", "GOVERSION"] }).output();
   const localGo = new TextDecoder().decode(goVersion.stdout).trim();
-  console.log(markdown(rows) + "\n\n" + footer(sets, extras, records, REFERENCE, localGo));
+  console.log(markdown(rows) + "\n\n" + footer(sets, extras, rows, records, REFERENCE, localGo));
   await Deno.mkdir(join(jsonFile, ".."), { recursive: true });
   const json = { date: new Date().toISOString(), runs, sets, rows, extras, records };
   await Deno.writeTextFile(jsonFile, JSON.stringify(json, null, 1) + "\n");

@@ -1,10 +1,12 @@
 /**
  * Turns the benchmark's runs into a summary: one row per set, profile and contender, with the
  * median and range of wall time, CPU time, peak RSS, bytes served and the time ratio to the
- * reference goprefetch run of the same round. Rendered as Markdown; kept as JSON.
+ * reference goprefetch run of the same round, and for a run under the lag probe, its
+ * main-thread event-loop lag. Rendered as Markdown; kept as JSON.
  *
  * @module
  */
+import type { LagStats } from "./lag_probe.ts";
 
 /** What the footer says about one set's mirror. */
 export interface SetNote {
@@ -64,6 +66,8 @@ export interface RunRecord {
   ok: boolean;
   /** The gate's verdict or the failure. */
   detail: string;
+  /** The main thread's event-loop lag, for a run under the lag probe. */
+  lag: LagStats | null;
 }
 
 /** The summary of one contender on one set and profile. */
@@ -92,6 +96,24 @@ export interface Row {
   ratio: number | null;
   /** The first failure's detail, if any. */
   failure: string | null;
+  /** Event-loop lag over the runs that counted, for runs under the lag probe. */
+  lag: LagSummary | null;
+}
+
+/** A row's event-loop lag: the median over its runs of each run's figure, and the worst run. */
+export interface LagSummary {
+  /** Runs with lag figures. */
+  runs: number;
+  /** The probe's timer period, in ms. */
+  tickMs: number;
+  /** Median of the runs' median lag, in ms. */
+  p50Ms: number;
+  /** Median of the runs' 99th percentile lag, in ms. */
+  p99Ms: number;
+  /** Median of the runs' largest lag, in ms. */
+  maxMs: number;
+  /** The largest lag of any run, in ms. */
+  worstMs: number;
 }
 
 function median(xs: number[]): number {
@@ -120,6 +142,7 @@ export function summarize(runs: RunRecord[], reference: string): Row[] {
     const good = rs.filter((r) => r.ok);
     const shown = good.length > 0 ? good : rs;
     const walls = shown.map((r) => r.wallMs);
+    const lags = good.flatMap((r) => r.lag ? [r.lag] : []);
     const ratios = good.flatMap((r) => {
       const ref = refWall(r);
       return ref ? [r.wallMs / ref] : [];
@@ -137,6 +160,14 @@ export function summarize(runs: RunRecord[], reference: string): Row[] {
       bytes: median(shown.map((r) => r.bytes)),
       ratio: ratios.length > 0 ? median(ratios) : null,
       failure: rs.find((r) => !r.ok)?.detail ?? null,
+      lag: lags.length === 0 ? null : {
+        runs: lags.length,
+        tickMs: lags[0].tickMs,
+        p50Ms: median(lags.map((l) => l.p50Ms)),
+        p99Ms: median(lags.map((l) => l.p99Ms)),
+        maxMs: median(lags.map((l) => l.maxMs)),
+        worstMs: Math.max(...lags.map((l) => l.maxMs)),
+      },
     };
   });
 }
@@ -184,10 +215,14 @@ function newerGo(goLine: string, localGo: string): string {
   return "";
 }
 
-/** The notes under the table: the sets, goprefetch's no-op reruns and startup, its peak RSS. */
+/**
+ * The notes under the table: the sets, goprefetch's no-op reruns and startup, its peak RSS, and
+ * the event-loop lag of the rows that have it.
+ */
 export function footer(
   sets: SetNote[],
   extras: Extra[],
+  rows: Row[],
   runs: RunRecord[],
   reference: string,
   localGo: string,
@@ -212,6 +247,15 @@ export function footer(
     const rss = Math.max(...refs.map((r) => r.maxRssKiB)) / 1024;
     lines.push(
       `- peak RSS of ${reference}, largest over all runs: ${rss.toFixed(0)} MiB (target ≤ 256 MB)`,
+    );
+  }
+  for (const r of rows) {
+    if (!r.lag) continue;
+    const ms = (x: number) => x.toFixed(1);
+    lines.push(
+      `- main-thread event-loop lag during ${r.contender}, ${r.set} ${r.profile} ` +
+        `(${r.lag.tickMs} ms timer, median of ${r.lag.runs} runs): p50 ${ms(r.lag.p50Ms)} ms, ` +
+        `p99 ${ms(r.lag.p99Ms)} ms, max ${ms(r.lag.maxMs)} ms (worst run ${ms(r.lag.worstMs)} ms)`,
     );
   }
   return lines.join("\n");
