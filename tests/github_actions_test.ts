@@ -145,48 +145,109 @@ Deno.test("github: a run that cannot start is an ::error:: and a summary too", a
   });
 });
 
-Deno.test("github: action.yml's script runs goprefetch with the inputs", async () => {
-  const yml = await Deno.readTextFile(ACTION_YML);
-  assert.match(yml, /uses: denoland\/setup-deno@v2\n\s+with:\n\s+deno-version: 2\.9\.x/);
+/** The scripts of action.yml's `run: |` steps, in order, unindented. */
+function actionScripts(yml: string): string[] {
   const lines = yml.split("\n");
-  const start = lines.findIndex((l) => l.trim() === "run: |") + 1;
-  const indent = lines[start].length - lines[start].trimStart().length;
-  const end = lines.findIndex((l, i) =>
-    i >= start && l.trim() !== "" && !l.startsWith(" ".repeat(indent))
+  const scripts: string[] = [];
+  lines.forEach((line, at) => {
+    if (line.trim() !== "run: |") return;
+    const start = at + 1;
+    const indent = lines[start].length - lines[start].trimStart().length;
+    const end = lines.findIndex((l, i) =>
+      i >= start && l.trim() !== "" && !l.startsWith(" ".repeat(indent))
+    );
+    scripts.push(
+      lines.slice(start, end < 0 ? undefined : end).map((l) => l.slice(indent)).join("\n"),
+    );
+  });
+  return scripts;
+}
+
+Deno.test("github: action.yml runs goprefetch with the inputs, scoped permissions and outputs", async () => {
+  const yml = await Deno.readTextFile(ACTION_YML);
+  assert.match(
+    yml,
+    /uses: denoland\/setup-deno@[0-9a-f]{40} # v2\.\d+\.\d+\n\s+with:\n\s+deno-version: 2\.9\.x/,
   );
-  const script = lines.slice(start, end < 0 ? undefined : end).map((l) => l.slice(indent)).join(
-    "\n",
-  );
+  const [script, outputs] = actionScripts(yml);
   assert.ok(!script.includes("-A"), "the action runs with named permissions, not -A");
+  assert.match(script, /"--allow-write=\$writes"/, "writes are scoped");
+  assert.match(script, /"--allow-net=\$\(IFS=,; echo "\$\{hosts\[\*\]\}"\)"/, "hosts are scoped");
   const guarded = script.replace(/\$\{(\w+)\[@\]\+"\$\{\1\[@\]\}"\}/g, "");
-  assert.ok(
-    !guarded.includes("${extra[@]}"),
-    "bash 3.2 (macOS) takes an empty array for unset under set -u: expand it guarded",
-  );
+  for (const array of ["extra", "key_args", "entries"]) {
+    assert.ok(
+      !guarded.includes(`\${${array}[@]}`),
+      `bash 3.2 (macOS) takes an empty array for unset under set -u: expand ${array} guarded`,
+    );
+  }
   await withBox(async (box) => {
-    const run = async (args: string): Promise<string> => {
+    const bash = async (code: string, env: Record<string, string>) => {
       const out = await new Deno.Command("bash", {
-        args: ["-c", script],
+        args: ["-c", code],
         cwd: box.tmp,
         env: {
           ...box.env({ GOPROXY: "off" }),
           PATH: `${join(Deno.execPath(), "..")}:${Deno.env.get("PATH")}`,
-          GOPREFETCH_MOD: join(ACTION_YML, "..", "mod.ts"),
-          GOPREFETCH_PATH: "project",
-          GOPREFETCH_CONCURRENCY: "2",
-          GOPREFETCH_PROXY: box.proxy.url,
-          GOPREFETCH_ARGS: args,
+          RUNNER_TEMP: box.tmp,
+          GITHUB_STEP_SUMMARY: join(box.tmp, "summary.md"),
+          ...env,
         },
         clearEnv: true,
         stdin: "null",
       }).output();
-      const stderr = new TextDecoder().decode(out.stderr);
-      assert.equal(out.code, 0, `args "${args}": ${stderr}`);
-      return stderr;
+      return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
     };
+    const run = async (args: string, proxy = box.proxy.url, path = "project") => {
+      const githubOutput = join(box.tmp, `github-output-${crypto.randomUUID()}`);
+      await Deno.writeTextFile(githubOutput, "");
+      const step = await bash(script, {
+        GITHUB_OUTPUT: githubOutput,
+        GOPREFETCH_MOD: join(ACTION_YML, "..", "mod.ts"),
+        GOPREFETCH_PATH: path,
+        GOPREFETCH_CONCURRENCY: "2",
+        GOPREFETCH_PROXY: proxy,
+        GOPREFETCH_ARGS: args,
+        GOPREFETCH_ALLOW_NET: "",
+      });
+      const report = /^report=(.+)$/m.exec(await Deno.readTextFile(githubOutput))?.[1] ?? "";
+      const derived = await bash(outputs, {
+        GITHUB_OUTPUT: githubOutput,
+        GOPREFETCH_REPORT: report,
+      });
+      assert.equal(derived.code, 0, derived.stderr);
+      const values = Object.fromEntries(
+        (await Deno.readTextFile(githubOutput)).trim().split("\n").map((l) => l.split(/=(.*)/s)),
+      );
+      return { ...step, values, report };
+    };
+
+    const off = await run("--continue-on-error", "off");
+    assert.equal(off.code, 1, off.stderr);
+    assert.deepEqual([off.values.fetched, off.values.failed], ["0", "3"], "a run with failures");
+    assert.match(off.values["cache-key"], /^[0-9a-f]{64}$/);
+
     const first = await run("-v --retries 1");
-    assert.equal(first.split("\n").filter((l) => l.startsWith("fetched ")).length, 3, first);
-    assert.match(first, /3 fetched, 0 already cached/);
-    assert.match(await run(""), /0 fetched, 3 already cached/, "no extra args");
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stderr.split("\n").filter((l) => l.startsWith("fetched ")).length, 3);
+    assert.match(first.stderr, /3 fetched, 0 already cached/);
+    assert.equal(first.values.fetched, "3");
+    assert.equal(first.values.failed, "0");
+    assert.ok(first.report.startsWith(join(box.tmp, "goprefetch-report-")), first.report);
+    const json = JSON.parse(await Deno.readTextFile(first.report));
+    assert.equal(json.totals.fetched, 3);
+    assert.equal(first.values["cache-key"], off.values["cache-key"]);
+    assert.match(await Deno.readTextFile(join(box.tmp, "summary.md")), /### goprefetch\n/);
+
+    const again = await run("");
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /0 fetched, 3 already cached/, "no extra args");
+    assert.deepEqual(
+      [again.values.fetched, again.values.failed, again.values["cache-key"]],
+      ["0", "0", first.values["cache-key"]],
+    );
+
+    const nowhere = await run("", box.proxy.url, "nowhere");
+    assert.equal(nowhere.code, 2, nowhere.stderr);
+    assert.deepEqual(Object.keys(nowhere.values), ["report"], "no counts nor key without a run");
   });
 });
