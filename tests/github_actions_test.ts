@@ -251,3 +251,28 @@ Deno.test("github: action.yml runs goprefetch with the inputs, scoped permission
     assert.deepEqual(Object.keys(nowhere.values), ["report"], "no counts nor key without a run");
   });
 });
+
+Deno.test("github: every action used is pinned by full commit SHA, with its tag in a comment", async () => {
+  const root = join(import.meta.dirname!, "..");
+  const workflows = join(root, ".github", "workflows");
+  const files = [ACTION_YML];
+  for await (const entry of Deno.readDir(workflows)) files.push(join(workflows, entry.name));
+  const pins = new Map<string, string>();
+  let uses = 0;
+  for (const file of files) {
+    for (const line of (await Deno.readTextFile(file)).split("\n")) {
+      const m = /^\s*(?:-\s+)?uses:\s*(\S+)(.*)$/.exec(line);
+      if (!m) continue;
+      uses++;
+      const [, target, rest] = m;
+      const pinned = /^([\w.-]+\/[\w.-]+)@([0-9a-f]{40})$/.exec(target);
+      assert.ok(pinned, `${file}: ${target} is not pinned by a full commit SHA`);
+      const tag = /^\s+# (v\d+(?:\.\d+)*)$/.exec(rest)?.[1];
+      assert.ok(tag, `${file}: ${target} has no "# vX.Y.Z" comment naming its tag`);
+      const pin = `${pinned[2]} ${tag}`;
+      assert.equal(pins.get(pinned[1]) ?? pin, pin, `${pinned[1]} is pinned two ways`);
+      pins.set(pinned[1], pin);
+    }
+  }
+  assert.ok(uses >= 10, `only ${uses} uses: lines found`);
+});
