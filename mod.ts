@@ -45,13 +45,29 @@ export type { ErrorReport } from "./src/json_output.ts";
 /**
  * Prefetches the modules of the Go project in `options.dir` into GOMODCACHE, reading the
  * go environment from this process (overridable with `options.env` and `options.gomodcache`).
- * Rejects with {@link SetupError} when the run cannot start; module failures are in the report.
+ * Rejects with {@link SetupError} when the run cannot start; module failures are in the report
+ * (`status: "failed"`), and without `options.continueOnError` the first one stops new work.
+ *
+ * Aborting `options.signal` does not reject either: the promise resolves with a report in which
+ * every module that had not finished is `cancelled`. Requests in flight are dropped and installs
+ * already under way finish; a cancelled module leaves nothing partial in the cache (no
+ * `.partial`, temp file or half-extracted tree), so a later run picks up where this one
+ * stopped. Modules finished before the abort keep their status, and the build list's `.info`
+ * files are not completed. A toolchain download that the abort cuts short is `failed`, with
+ * the abort's reason as its error.
  *
  * @example
  * ```ts
  * import { prefetch } from "jsr:@goprefetch/cli";
  * const report = await prefetch({ dir: ".", env: { GOPRIVATE: "example.com/private" } });
  * if (report.totals.failed > 0) Deno.exit(1);
+ * ```
+ *
+ * @example Stopping a run after a minute
+ * ```ts
+ * import { prefetch } from "jsr:@goprefetch/cli";
+ * const report = await prefetch({ dir: ".", signal: AbortSignal.timeout(60_000) });
+ * if (report.totals.cancelled > 0) console.error(`${report.totals.cancelled} modules cancelled`);
  * ```
  */
 export function prefetch(options: PrefetchOptions = {}): Promise<PrefetchReport> {

@@ -12,7 +12,7 @@ import type { Host } from "./host.ts";
 import { loadSetup, loadSums, type PrefetchOptions, toolchainVersion } from "./prefetch.ts";
 import { TOOLCHAIN_MODULE } from "./toolchain.ts";
 
-/** Options of {@link computeCacheKey}: which project and toolchain, as for a prefetch. */
+/** Options of `cacheKey()`: which project and toolchain, as for a prefetch. */
 export type CacheKeyOptions = Pick<
   PrefetchOptions,
   "dir" | "recursive" | "env" | "gomodcache" | "toolchain"
@@ -30,6 +30,7 @@ const FORMAT = "goprefetch cache-key v1\n";
  *
  * @example
  * ```ts
+ * import { cacheKeyOf, parseGoSum } from "jsr:@goprefetch/cli";
  * const key = cacheKeyOf(parseGoSum(Deno.readTextFileSync("go.sum"), "go.sum"));
  * ```
  */

@@ -35,8 +35,10 @@ export function sha256Hex(bytes: Uint8Array): string {
  *
  * @example
  * ```ts
- * import { hash1, sha256Hex } from "./dirhash.ts";
- * const h = hash1([{ name: "m@v1.0.0/go.mod", sha256: sha256Hex(new Uint8Array()) }]);
+ * import { hash1 } from "jsr:@goprefetch/cli";
+ * const empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"; // SHA-256 of ""
+ * hash1([{ name: "example.com/m@v1.0.0/go.mod", sha256: empty }]);
+ * // "h1:IaJDGem2qpElLHelmIBrbMuftbYEY03Ck1jK2hKu+wY="
  * ```
  */
 export function hash1(files: HashedFile[]): string {
@@ -57,8 +59,9 @@ export function hash1(files: HashedFile[]): string {
  *
  * @example
  * ```ts
- * import { hashGoMod } from "./dirhash.ts";
- * hashGoMod(new Uint8Array()); // "h1:G7mAYYxgmS0lVkHyy2hEOLQCFB0DlQFTMLWggykrydY="
+ * import { hashGoMod } from "jsr:@goprefetch/cli";
+ * hashGoMod(new TextEncoder().encode("module example.com/m\n"));
+ * // "h1:flS2VctbRrTv+sBE+VKgxx6hlkMGPVz9MGOmzMYFg3k="
  * ```
  */
 export function hashGoMod(bytes: Uint8Array): string {

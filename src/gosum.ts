@@ -41,8 +41,9 @@ export class GoSumError extends Error {
  *
  * @example
  * ```ts
- * import { parseGoSum } from "./gosum.ts";
- * const sum = parseGoSum("example.com/m v1.0.0/go.mod h1:G7mAYYxgmS0lVkHyy2hEOLQCFB0DlQFTMLWggykrydY=\n", "go.sum");
+ * import { parseGoSum } from "jsr:@goprefetch/cli";
+ * const sum = parseGoSum(await Deno.readTextFile("go.sum"), "go.sum");
+ * for (const m of sum.modules.values()) console.log(m.path, m.version, m.zipHashes[0] ?? "go.mod only");
  * ```
  */
 export function parseGoSum(text: string, fileName: string): GoSum {

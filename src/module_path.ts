@@ -363,11 +363,12 @@ function unescapeString(escaped: string): string | undefined {
 
 /**
  * The case-escaped form of module path `path`, as used in GOMODCACHE and proxy URLs (Go's
- * `module.EscapePath`). The path is checked with {@linkcode checkPath} first.
+ * `module.EscapePath`). The path is checked first, as Go's `module.CheckPath` checks it.
  *
- * @throws {InvalidPathError} if `path` is not a valid module path.
+ * @throws {Error} if `path` is not a valid module path, with Go's message.
  * @example
  * ```ts
+ * import { escapePath } from "jsr:@goprefetch/cli";
  * escapePath("github.com/BurntSushi/toml"); // "github.com/!burnt!sushi/toml"
  * ```
  */
@@ -381,9 +382,10 @@ export function escapePath(path: string): string {
  * The case-escaped form of version `v` (Go's `module.EscapeVersion`). The version need not be
  * semver but must be a valid file name without "!"; non-ASCII versions are rejected too.
  *
- * @throws {InvalidVersionError} if `v` cannot be escaped.
+ * @throws {Error} if `v` cannot be escaped, with Go's message.
  * @example
  * ```ts
+ * import { escapeVersion } from "jsr:@goprefetch/cli";
  * escapeVersion("v1.0.0-RC1"); // "v1.0.0-!r!c1"
  * ```
  */
@@ -580,6 +582,7 @@ function matchGlob(p: string, pi: number, pe: number, s: string, si: number, se:
  *
  * @example
  * ```ts
+ * import { matchPrefixPatterns } from "jsr:@goprefetch/cli";
  * matchPrefixPatterns("*.corp.example.com,rsc.io/private", "rsc.io/private/quote"); // true
  * matchPrefixPatterns("rsc", "rsc.io/quote"); // false: "rsc" is not a whole element
  * ```

@@ -56,7 +56,10 @@ export interface PrefetchOptions {
   toolchain?: string;
   /** Keep going after a module fails. Default false: the first failure stops new work. */
   continueOnError?: boolean;
-  /** Stops the run; finished modules stay, partial ones are removed. */
+  /**
+   * Stops the run: the run still resolves with a report, in which every module not finished
+   * is `cancelled` (see `prefetch()`); finished modules stay, partial ones are removed.
+   */
   signal?: AbortSignal;
   /** Receives progress events. */
   onProgress?: (event: ProgressEvent) => void;

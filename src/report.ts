@@ -120,7 +120,10 @@ export interface PrefetchReport {
   totals: Totals;
 }
 
-/** Progress events, in order: one `plan`, then `module` events as modules finish, `bytes` as they arrive. */
+/**
+ * Progress events: one `plan` (how many modules), then `start` as a module's work begins,
+ * `bytes` as data arrives, and `module` (with its record) as each module finishes.
+ */
 export type ProgressEvent =
   | { type: "plan"; total: number }
   | { type: "start"; path: string; version: string }

@@ -37,6 +37,7 @@ export type VerifyOptions = Pick<PrefetchOptions, "dir" | "recursive" | "env" | 
  * @throws {SetupError} when the run cannot start.
  * @example
  * ```ts
+ * import { currentHost } from "./host.ts";
  * const report = await runVerify({ dir: "." }, currentHost());
  * if (report.totals.modified > 0) Deno.exit(1);
  * ```

@@ -47,7 +47,10 @@ export interface VerifyJob {
  *
  * @example
  * ```ts
- * const record = verifyModule({ root: gomodcache, sums: goSum.modules.get("example.com/m@v1.0.0")! });
+ * import { parseGoSum } from "./gosum.ts";
+ * const goSum = parseGoSum(Deno.readTextFileSync("go.sum"), "go.sum");
+ * const root = "/home/me/go/pkg/mod";
+ * const record = verifyModule({ root, sums: goSum.modules.get("example.com/m@v1.0.0")! });
  * ```
  */
 export function verifyModule(job: VerifyJob): VerifyRecord {
