@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { parseCommand } from "./args.ts";
+import { parseCommand, toolchainName, usage, UsageError } from "./args.ts";
 import { computeCacheKey } from "./cache_key.ts";
 import { currentHost } from "./host.ts";
 import { fail, type Sinks } from "./outcome.ts";
@@ -40,6 +40,14 @@ export function cacheKeyMain(args: string[], sinks: Sinks): number {
   );
   if (typeof parsed === "number") return parsed;
   const { values, path } = parsed;
+  if (values.toolchain !== undefined) {
+    try {
+      toolchainName(values.toolchain);
+    } catch (e) {
+      if (e instanceof UsageError) return usage(e.message, sinks, "cache-key");
+      throw e;
+    }
+  }
   const options = { dir: path, recursive: values.recursive, toolchain: values.toolchain };
   const host = currentHost();
   const missing = missingPermission(runNeeds(options, host, "sums"));

@@ -171,7 +171,7 @@ Deno.test("github: action.yml's script runs goprefetch with the inputs", async (
         env: {
           ...box.env({ GOPROXY: "off" }),
           PATH: `${join(Deno.execPath(), "..")}:${Deno.env.get("PATH")}`,
-          GOPREFETCH_MOD: join(ACTION_YML, "..", "mod.ts"),
+          GOPREFETCH_MOD: join(ACTION_YML, "..", "cli.ts"),
           GOPREFETCH_PATH: "project",
           GOPREFETCH_CONCURRENCY: "2",
           GOPREFETCH_PROXY: box.proxy.url,

@@ -18,6 +18,7 @@ export function testHost(env: Record<string, string>, cwd: string): Host {
     umask: process.umask(),
     readTextFile: (p) => attempt(() => Deno.readTextFileSync(p), undefined),
     isDirectory: (p) => attempt(() => Deno.statSync(p).isDirectory, false),
+    exists: (p) => attempt(() => Boolean(Deno.statSync(p)), false),
     readDir: (p) => attempt(() => [...Deno.readDirSync(p)], []),
   };
 }
