@@ -20,10 +20,10 @@ import { currentHost } from "./src/host.ts";
 import { fail, internalError, processSinks, publish, type Sinks } from "./src/outcome.ts";
 import { Output, processOutputOptions } from "./src/output.ts";
 import {
+  commandNeeds,
   missingPermission,
   outputNeeds,
   permissionErrorMessage,
-  runNeeds,
 } from "./src/permissions.ts";
 import { type PrefetchOptions, runPrefetch, SetupError, VERSION } from "./src/prefetch.ts";
 import { parseProxyList, ProxyListError } from "./src/proxy_list.ts";
@@ -114,12 +114,10 @@ async function prefetchMain(args: string[], sinks: Sinks): Promise<number> {
     if (e instanceof UsageError) return usage(e.message, sinks);
     throw e;
   }
-  const host = currentHost();
-  const missing = missingPermission([
-    ...runNeeds(options, host, "prefetch"),
-    ...outputNeeds(sinks.json, sinks.stepSummary),
-  ]);
+  const outputs = outputNeeds(sinks.json, sinks.stepSummary);
+  const missing = missingPermission(commandNeeds(options, "prefetch", outputs));
   if (missing) return fail(missing, sinks);
+  const host = currentHost();
 
   const verbosity = values.quiet ? 0 : values.verbose ? 2 : 1;
   const out = new Output(

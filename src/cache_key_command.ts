@@ -8,7 +8,7 @@ import { parseCommand, toolchainName, usage, UsageError } from "./args.ts";
 import { computeCacheKey } from "./cache_key.ts";
 import { currentHost } from "./host.ts";
 import { fail, type Sinks } from "./outcome.ts";
-import { missingPermission, runNeeds } from "./permissions.ts";
+import { commandNeeds, missingPermission } from "./permissions.ts";
 import { SetupError } from "./prefetch.ts";
 
 const HELP = `goprefetch cache-key: print a key for caching GOMODCACHE between CI runs
@@ -49,9 +49,9 @@ export function cacheKeyMain(args: string[], sinks: Sinks): number {
     }
   }
   const options = { dir: path, recursive: values.recursive, toolchain: values.toolchain };
-  const host = currentHost();
-  const missing = missingPermission(runNeeds(options, host, "sums"));
+  const missing = missingPermission(commandNeeds(options, "sums", []));
   if (missing) return fail(missing, sinks);
+  const host = currentHost();
   try {
     sinks.stdout(computeCacheKey(options, host) + "\n");
     return 0;

@@ -29,10 +29,15 @@ export interface Host {
   readDir: (path: string) => Deno.DirEntry[];
   /** The real path of the `go` binary on PATH, if there is one. */
   goBinary?: string;
+  /** Whether Deno's permissions let this process read `path` (asked without a prompt). */
+  mayRead: (path: string) => boolean;
 }
 
-/** The running process as a {@link Host}. */
-export function currentHost(): Host {
+/**
+ * The running process as a {@link Host}; `umask` stands in for the process umask, which
+ * needs `--allow-sys`, where it does not matter (planning the permission check).
+ */
+export function currentHost(umask: number = process.umask()): Host {
   const env = Deno.env.toObject();
   const os = Deno.build.os;
   const found = findGoBinary(env.PATH ?? env.Path ?? "", os, isFile);
@@ -40,12 +45,13 @@ export function currentHost(): Host {
     env,
     os,
     cwd: Deno.cwd(),
-    umask: process.umask(),
+    umask,
     readTextFile,
     isDirectory,
     exists,
     readDir,
     goBinary: found === undefined ? undefined : realPath(found),
+    mayRead,
   };
 }
 

@@ -140,8 +140,12 @@ Deno.test("github: a run that cannot start is an ::error:: and a summary too", a
     const env = box.env({ GITHUB_STEP_SUMMARY: summary });
     const r = await runCli([join(box.tmp, "nowhere")], { cwd: box.project, env });
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stdout, /^::error title=goprefetch::No go\.mod in /);
-    assert.match(await Deno.readTextFile(summary), /^### goprefetch failed\n\n` No go\.mod in /);
+    const nowhere = join(box.tmp, "nowhere");
+    assert.equal(r.stdout, `::error title=goprefetch::${nowhere} does not exist\n`);
+    assert.equal(
+      await Deno.readTextFile(summary),
+      `### goprefetch failed\n\n\` ${nowhere} does not exist \`\n\n`,
+    );
   });
 });
 
