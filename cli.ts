@@ -2,21 +2,31 @@
  * The goprefetch command line: parses arguments, checks permissions, wires the run to its
  * output (`src/output.ts`, `src/outcome.ts`), and turns the outcome into an exit code
  * (0 success, 1 a module failed, 2 usage, setup or permission error, 3 internal error).
+ * `deno run -A cli.ts [OPTIONS] [PATH]` runs it, as does `mod.ts` run as a program.
  *
  * @module
  */
-import { parseCommand, processArgs, usage } from "./src/args.ts";
+import {
+  type CommandLine,
+  parseCommand,
+  processArgs,
+  toolchainName,
+  usage,
+  UsageError,
+  wholeNumber,
+} from "./src/args.ts";
 import { cacheKeyMain } from "./src/cache_key_command.ts";
 import { currentHost } from "./src/host.ts";
 import { fail, internalError, processSinks, publish, type Sinks } from "./src/outcome.ts";
 import { Output, processOutputOptions } from "./src/output.ts";
 import {
+  commandNeeds,
   missingPermission,
   outputNeeds,
   permissionErrorMessage,
-  runNeeds,
 } from "./src/permissions.ts";
 import { type PrefetchOptions, runPrefetch, SetupError, VERSION } from "./src/prefetch.ts";
+import { parseProxyList, ProxyListError } from "./src/proxy_list.ts";
 import type { PrefetchReport } from "./src/report.ts";
 import { verifyMain } from "./src/verify_command.ts";
 
@@ -33,7 +43,7 @@ The cache, proxies and private patterns come from the go environment
 https proxies get credentials from .netrc (NETRC, GOAUTH=netrc, the default) or the URL.
 
 Options:
-  -c, --concurrency N    requests in flight at most (default 64)
+  -c, --concurrency N    requests in flight at most, 1 to 1000 (default 64)
   -v, --verbose          one line per module
   -q, --quiet            print errors only
       --dry-run          print what would be fetched, fetch nothing
@@ -60,6 +70,21 @@ report it; GOPREFETCH_DEBUG=1 prints its stack), 130 or 143 when stopped by SIGI
 SIGTERM (partial modules are removed first).
 `;
 
+const PREFETCH_OPTIONS = {
+  concurrency: { type: "string", short: "c" },
+  verbose: { type: "boolean", short: "v" },
+  quiet: { type: "boolean", short: "q" },
+  "dry-run": { type: "boolean" },
+  recursive: { type: "boolean" },
+  proxy: { type: "string" },
+  "continue-on-error": { type: "boolean" },
+  toolchain: { type: "string" },
+  retries: { type: "string" },
+  "stall-timeout": { type: "string" },
+  json: { type: "string" },
+  version: { type: "boolean" },
+} as const;
+
 /** Runs the command line with the arguments `rawArgs`, as given; returns the exit code. */
 export async function main(rawArgs: string[]): Promise<number> {
   const args = processArgs(rawArgs);
@@ -75,65 +100,24 @@ export async function main(rawArgs: string[]): Promise<number> {
 }
 
 async function prefetchMain(args: string[], sinks: Sinks): Promise<number> {
-  const parsed = parseCommand(args, {
-    command: "",
-    help: HELP,
-    options: {
-      concurrency: { type: "string", short: "c" },
-      verbose: { type: "boolean", short: "v" },
-      quiet: { type: "boolean", short: "q" },
-      "dry-run": { type: "boolean" },
-      recursive: { type: "boolean" },
-      proxy: { type: "string" },
-      "continue-on-error": { type: "boolean" },
-      toolchain: { type: "string" },
-      retries: { type: "string" },
-      "stall-timeout": { type: "string" },
-      json: { type: "string" },
-      version: { type: "boolean" },
-    },
-  }, sinks);
+  const parsed = parseCommand(args, { command: "", help: HELP, options: PREFETCH_OPTIONS }, sinks);
   if (typeof parsed === "number") return parsed;
-  const { values, path } = parsed;
+  const { values } = parsed;
   if (values.version) {
     sinks.stdout(`goprefetch ${VERSION}\n`);
     return 0;
   }
-  const concurrency = values.concurrency === undefined ? 64 : Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    return usage(
-      `--concurrency must be a whole number of at least 1, got "${values.concurrency}"`,
-      sinks,
-    );
+  let options: PrefetchOptions;
+  try {
+    options = prefetchOptions(parsed);
+  } catch (e) {
+    if (e instanceof UsageError) return usage(e.message, sinks);
+    throw e;
   }
-  const retries = values.retries === undefined ? 4 : Number(values.retries);
-  if (!/^[0-9]+$/.test(values.retries ?? "4")) {
-    return usage(`--retries must be a whole number of at least 0, got "${values.retries}"`, sinks);
-  }
-  const stallTimeout = values["stall-timeout"] === undefined ? 30 : Number(values["stall-timeout"]);
-  if (!Number.isFinite(stallTimeout) || stallTimeout <= 0) {
-    return usage(
-      `--stall-timeout must be a number of seconds above 0, got "${values["stall-timeout"]}"`,
-      sinks,
-    );
-  }
-  const options: PrefetchOptions = {
-    dir: path,
-    recursive: values.recursive,
-    concurrency,
-    proxy: values.proxy,
-    dryRun: values["dry-run"],
-    continueOnError: values["continue-on-error"],
-    toolchain: values.toolchain,
-    retries,
-    stallTimeoutMs: stallTimeout * 1000,
-  };
-  const host = currentHost();
-  const missing = missingPermission([
-    ...runNeeds(options, host, "prefetch"),
-    ...outputNeeds(sinks.json, sinks.stepSummary),
-  ]);
+  const outputs = outputNeeds(sinks.json, sinks.stepSummary);
+  const missing = missingPermission(commandNeeds(options, "prefetch", outputs));
   if (missing) return fail(missing, sinks);
+  const host = currentHost();
 
   const verbosity = values.quiet ? 0 : values.verbose ? 2 : 1;
   const out = new Output(
@@ -159,6 +143,50 @@ async function prefetchMain(args: string[], sinks: Sinks): Promise<number> {
   return signals.exitCode() ?? (report.totals.failed > 0 ? 1 : written ? 0 : 2);
 }
 
+/** The most requests in flight `-c` allows: each may hold a connection, a file descriptor. */
+const MAX_CONCURRENCY = 1000;
+
+/**
+ * The prefetch options the command line asks for.
+ *
+ * @throws {UsageError} for a value out of range, a `--proxy` list go would reject, or a
+ * `--toolchain` that names no Go toolchain.
+ */
+function prefetchOptions(parsed: CommandLine<typeof PREFETCH_OPTIONS>): PrefetchOptions {
+  const { values, path, typed } = parsed;
+  const stallTimeout = values["stall-timeout"] === undefined ? 30 : Number(values["stall-timeout"]);
+  if (!Number.isFinite(stallTimeout) || stallTimeout <= 0) {
+    throw new UsageError(
+      `${typed("stall-timeout")} must be a number of seconds above 0, ` +
+        `got "${values["stall-timeout"]}"`,
+    );
+  }
+  if (values.toolchain !== undefined) toolchainName(values.toolchain);
+  if (values.proxy !== undefined) {
+    try {
+      parseProxyList(values.proxy, "");
+    } catch (e) {
+      if (!(e instanceof ProxyListError)) throw e;
+      throw new UsageError(`${typed("proxy")}: ${e.message}`);
+    }
+  }
+  return {
+    dir: path,
+    recursive: values.recursive,
+    concurrency: wholeNumber(values.concurrency, typed("concurrency"), {
+      min: 1,
+      max: MAX_CONCURRENCY,
+      fallback: 64,
+    }),
+    proxy: values.proxy,
+    dryRun: values["dry-run"],
+    continueOnError: values["continue-on-error"],
+    toolchain: values.toolchain,
+    retries: wholeNumber(values.retries, typed("retries"), { min: 0, fallback: 4 }),
+    stallTimeoutMs: stallTimeout * 1000,
+  };
+}
+
 /** SIGINT and SIGTERM stop new work; the run then cleans up and reports as usual. */
 function listenForSignals(
   stop: AbortController,
@@ -180,4 +208,8 @@ function listenForSignals(
     dispose: () =>
       handlers.forEach(([signal, handler]) => Deno.removeSignalListener(signal, handler)),
   };
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
 }

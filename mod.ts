@@ -16,7 +16,6 @@
  *
  * @module
  */
-import { main } from "./cli.ts";
 import { type CacheKeyOptions, computeCacheKey } from "./src/cache_key.ts";
 import { currentHost } from "./src/host.ts";
 import { type PrefetchOptions, runPrefetch } from "./src/prefetch.ts";
@@ -107,6 +106,9 @@ export function cacheKey(options: CacheKeyOptions = {}): string {
   return computeCacheKey(options, currentHost());
 }
 
+// Run as a program (`deno run jsr:@goprefetch/cli`), this module is the command line; imported,
+// it is the library alone: the command line's code loads only here.
 if (import.meta.main) {
+  const { main } = await import("./cli.ts");
   Deno.exit(await main(Deno.args));
 }

@@ -73,7 +73,7 @@ export interface Measurement {
 }
 
 const BENCH_DIR = new URL(".", import.meta.url).pathname;
-const MOD_TS = join(BENCH_DIR, "..", "mod.ts");
+const CLI_TS = join(BENCH_DIR, "..", "cli.ts");
 const LAG_PROBE = join(BENCH_DIR, "lag_probe.ts");
 
 /**
@@ -99,12 +99,12 @@ export function commandFor(c: Contender, t: RunTarget): { argv: string[]; cwd: s
   const n = String(c.concurrency);
   switch (c.kind) {
     case "goprefetch": {
-      const entry = c.lagProbe ? [LAG_PROBE, t.lagFile] : [MOD_TS];
+      const entry = c.lagProbe ? [LAG_PROBE, t.lagFile] : [CLI_TS];
       return { argv: ["deno", "run", "-A", ...entry, "-q", "-c", n, t.sumDir], cwd: t.sumDir };
     }
     case "goprefetch-file":
       return {
-        argv: ["deno", "run", "-A", MOD_TS, "-q", "-c", n, "--proxy", t.proxyUrl, t.sumDir],
+        argv: ["deno", "run", "-A", CLI_TS, "-q", "-c", n, "--proxy", t.proxyUrl, t.sumDir],
         cwd: t.sumDir,
       };
     case "disk-floor":

@@ -30,7 +30,7 @@ import { PROFILES } from "./proxy.ts";
 import { type Extra, footer, markdown, type RunRecord, summarize } from "./report.ts";
 
 const BENCH_DIR = new URL(".", import.meta.url).pathname;
-const MOD_TS = join(BENCH_DIR, "..", "mod.ts");
+const CLI_TS = join(BENCH_DIR, "..", "cli.ts");
 const REFERENCE = "goprefetch -c 64";
 
 const FULL_CONTENDERS: Contender[] = [
@@ -221,7 +221,7 @@ async function noOpRerun(t: RunTarget, profile: string): Promise<Extra> {
 async function verifyPair(t: RunTarget): Promise<Extra[]> {
   const env = goEnv(t.modCache, "off");
   const tools: [string, string[], string][] = [
-    ["goprefetch verify", ["deno", "run", "-A", MOD_TS, "verify", "-q", t.sumDir], t.sumDir],
+    ["goprefetch verify", ["deno", "run", "-A", CLI_TS, "verify", "-q", t.sumDir], t.sumDir],
     ["go mod verify", ["go", "mod", "verify"], t.gateDir ?? t.sumDir],
   ];
   const extras: Extra[] = [];
@@ -311,7 +311,7 @@ async function main(): Promise<void> {
   }
   const rustBin = contenders.some((c) => c.kind === "rust") ? await rustBinary() : null;
   const active = contenders.filter((c) => c.kind !== "rust" || rustBin);
-  const version = ["deno", "run", "-A", MOD_TS, "--version"];
+  const version = ["deno", "run", "-A", CLI_TS, "--version"];
   await measure(version, BENCH_DIR, Deno.env.toObject());
   const startup = await measure(version, BENCH_DIR, Deno.env.toObject());
   const extras: Extra[] = [{

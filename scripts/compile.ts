@@ -56,7 +56,7 @@ export function compileArgs(target: string): string[] {
     target,
     "--output",
     join("dist", `goprefetch-${target}`),
-    "mod.ts",
+    "cli.ts",
   ];
 }
 

@@ -5,7 +5,7 @@
  * the cache it filled; and `goprefetch verify`, whose zips add up to enough to start the
  * verify worker too. A binary that left out a worker script, or a permission, fails here.
  *
- * BINARY is a compiled goprefetch (`dist/goprefetch-TARGET`); without it, mod.ts runs under
+ * BINARY is a compiled goprefetch (`dist/goprefetch-TARGET`); without it, cli.ts runs under
  * `deno run` with the binaries' permissions. Prints one line per step; exits 0 when all pass,
  * else 1 after one line that names the step and what went wrong. Needs `go` on PATH.
  *
@@ -22,11 +22,11 @@ import { PERMISSIONS } from "./compile.ts";
 /** Zip bytes of the big module: above the 16 MiB from which `verify` starts workers. */
 const BIG_BYTES = 17 * 1024 * 1024;
 
-/** The command that runs goprefetch: `binary`, or mod.ts under `deno run` with its permissions. */
+/** The command that runs goprefetch: `binary`, or cli.ts under `deno run` with its permissions. */
 export function smokeCommand(binary?: string): string[] {
   if (binary !== undefined) return [resolve(binary)];
-  const mod = join(import.meta.dirname!, "..", "mod.ts");
-  return [Deno.execPath(), "run", "--quiet", "--no-config", ...PERMISSIONS, mod];
+  const cli = join(import.meta.dirname!, "..", "cli.ts");
+  return [Deno.execPath(), "run", "--quiet", "--no-config", ...PERMISSIONS, cli];
 }
 
 /** A step that failed: its name and what went wrong, in one line. */

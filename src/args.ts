@@ -6,6 +6,7 @@
  */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { checkOutputFiles, fail, type Sinks } from "./outcome.ts";
+import { checkToolchainName, ToolchainNameError } from "./toolchain.ts";
 
 const HELP_OPTION = { help: { type: "boolean", short: "h" } } as const;
 
@@ -19,6 +20,13 @@ export interface CommandLine<T extends ParseArgsOptionsConfig> {
   values: Values<T>;
   /** The PATH argument, or undefined for the current directory. */
   path?: string;
+  /** An option's name as it was typed (`-c` or `--concurrency`), for its messages. */
+  typed: (option: keyof T & string) => string;
+}
+
+/** A usage error: one line that names the option; the command adds where `--help` is. */
+export class UsageError extends Error {
+  override name = "UsageError";
 }
 
 /** A command's name (`""` for the prefetch command), its `--help` text and its options. */
@@ -78,8 +86,11 @@ export function processArgs(args: string[]): string[] {
 /**
  * Parses `args` (after {@link jsonArgs}) for a command that takes `spec.options`, `-h` and at
  * most one PATH. Returns the exit code when the run ends here: 0 after printing the help,
- * 2 after a {@link usage} error or when the `--json` file or the step summary cannot be
- * written (`checkOutputFiles`).
+ * 2 after a {@link usage} error (an unknown option, a value missing or given to a flag, more
+ * than one PATH) or when the `--json` file or the step summary cannot be written
+ * (`checkOutputFiles`). A string option takes the next argument even when it is `-` or starts
+ * with `-` and a digit (so `-c -3` is a bad number, as `-c 0` is); any other `-…` there means
+ * the value was left out.
  *
  * @example
  * ```ts
@@ -93,24 +104,85 @@ export function parseCommand<T extends ParseArgsOptionsConfig>(
   sinks: Sinks,
 ): CommandLine<T> | number {
   const options: ParseArgsOptionsConfig = { ...spec.options, ...HELP_OPTION };
-  let parsed;
-  try {
-    parsed = parseArgs({ args, allowPositionals: true, strict: true, options });
-  } catch (e) {
-    return usage((e as Error).message, sinks, spec.command);
+  const { tokens } = parseArgs({
+    args,
+    options,
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
+  const values: Record<string, string | boolean> = {};
+  const typed: Record<string, string> = {};
+  const positionals: string[] = [];
+  for (const token of tokens) {
+    if (token.kind === "positional") positionals.push(token.value);
+    if (token.kind !== "option") continue;
+    const { name, rawName, value } = token;
+    const option = Object.hasOwn(options, name) ? options[name] : undefined;
+    let error;
+    if (option === undefined) error = `unknown option ${rawName}`;
+    else if (option.type === "boolean" && value !== undefined) {
+      error = `${rawName} takes no value, got "${value}"`;
+    } else if (option.type === "string" && (value === undefined || /^$|^-\D/.test(value))) {
+      error = `${rawName} needs a value`;
+    }
+    if (error !== undefined) return usage(error, sinks, spec.command);
+    values[name] = value ?? true;
+    typed[name] = rawName;
   }
-  const { values, positionals } = parsed;
   if (values.help) {
     sinks.stdout(spec.help);
     return 0;
   }
   if (positionals.length > 1) {
-    return usage(`expected at most one PATH, got ${positionals.length}`, sinks, spec.command);
+    return usage(
+      `one PATH at most, got ${positionals.length}: ${positionals.join(" ")}`,
+      sinks,
+      spec.command,
+    );
   }
-  return checkOutputFiles(sinks) ?? { values: values as Values<T>, path: positionals[0] };
+  return checkOutputFiles(sinks) ?? {
+    values: values as Values<T>,
+    path: positionals[0],
+    typed: (option) => typed[option] ?? `--${option}`,
+  };
 }
 
-/** Reports a usage error of `command` (`""` for the prefetch command) and returns 2. */
+/**
+ * Reports a usage error of `command` (`""` for the prefetch command) in one line that says
+ * where the help is, as `goprefetch: MESSAGE (see goprefetch COMMAND --help)`, and returns 2.
+ */
 export function usage(message: string, sinks: Sinks, command = ""): number {
-  return fail(message, sinks, `Run "goprefetch${command && ` ${command}`} --help" for usage.`);
+  return fail(`${message} (see goprefetch${command && ` ${command}`} --help)`, sinks);
+}
+
+/**
+ * Checks a `--toolchain` value as {@link checkToolchainName} does.
+ *
+ * @throws {UsageError} when it names no Go toolchain.
+ */
+export function toolchainName(name: string): void {
+  try {
+    checkToolchainName(name);
+  } catch (e) {
+    if (e instanceof ToolchainNameError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/**
+ * The whole number an option was given, `fallback` when it was not.
+ *
+ * @throws {UsageError} when it is not a whole number from `min` to `max`.
+ */
+export function wholeNumber(
+  value: string | undefined,
+  typed: string,
+  { min, max, fallback }: { min: number; max?: number; fallback: number },
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (/^-?[0-9]+$/.test(value) && n >= min && n <= (max ?? Infinity)) return n;
+  const range = max === undefined ? `of at least ${min}` : `from ${min} to ${max}`;
+  throw new UsageError(`${typed} must be a whole number ${range}, got "${value}"`);
 }

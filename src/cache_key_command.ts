@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { parseCommand } from "./args.ts";
+import { parseCommand, toolchainName, usage, UsageError } from "./args.ts";
 import { computeCacheKey } from "./cache_key.ts";
 import { currentHost } from "./host.ts";
 import { fail, type Sinks } from "./outcome.ts";
-import { missingPermission, runNeeds } from "./permissions.ts";
+import { commandNeeds, missingPermission } from "./permissions.ts";
 import { SetupError } from "./prefetch.ts";
 
 const HELP = `goprefetch cache-key: print a key for caching GOMODCACHE between CI runs
@@ -40,10 +40,18 @@ export function cacheKeyMain(args: string[], sinks: Sinks): number {
   );
   if (typeof parsed === "number") return parsed;
   const { values, path } = parsed;
+  if (values.toolchain !== undefined) {
+    try {
+      toolchainName(values.toolchain);
+    } catch (e) {
+      if (e instanceof UsageError) return usage(e.message, sinks, "cache-key");
+      throw e;
+    }
+  }
   const options = { dir: path, recursive: values.recursive, toolchain: values.toolchain };
-  const host = currentHost();
-  const missing = missingPermission(runNeeds(options, host, "sums"));
+  const missing = missingPermission(commandNeeds(options, "sums", []));
   if (missing) return fail(missing, sinks);
+  const host = currentHost();
   try {
     sinks.stdout(computeCacheKey(options, host) + "\n");
     return 0;

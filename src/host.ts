@@ -1,6 +1,8 @@
 /**
  * The one place the engine meets the running process: environment, OS, current
  * directory, umask and the `go` binary on PATH. Everything else takes these as values.
+ * A file that Deno's permissions do not let it read counts as absent, without asking: no
+ * run prompts on a terminal (the command line names missing permissions before it starts).
  *
  * @module
  */
@@ -21,14 +23,21 @@ export interface Host {
   readTextFile: (path: string) => string | undefined;
   /** Whether `path` is a directory. */
   isDirectory: (path: string) => boolean;
+  /** Whether `path` exists (a symbolic link is followed). */
+  exists: (path: string) => boolean;
   /** The entries of a directory (symbolic links not followed); empty when it cannot be read. */
   readDir: (path: string) => Deno.DirEntry[];
   /** The real path of the `go` binary on PATH, if there is one. */
   goBinary?: string;
+  /** Whether Deno's permissions let this process read `path` (asked without a prompt). */
+  mayRead: (path: string) => boolean;
 }
 
-/** The running process as a {@link Host}. */
-export function currentHost(): Host {
+/**
+ * The running process as a {@link Host}; `umask` stands in for the process umask, which
+ * needs `--allow-sys`, where it does not matter (planning the permission check).
+ */
+export function currentHost(umask: number = process.umask()): Host {
   const env = Deno.env.toObject();
   const os = Deno.build.os;
   const found = findGoBinary(env.PATH ?? env.Path ?? "", os, isFile);
@@ -36,15 +45,23 @@ export function currentHost(): Host {
     env,
     os,
     cwd: Deno.cwd(),
-    umask: process.umask(),
+    umask,
     readTextFile,
     isDirectory,
+    exists,
     readDir,
     goBinary: found === undefined ? undefined : realPath(found),
+    mayRead,
   };
 }
 
+/** Whether this process may read `path`, asked without a prompt. */
+function mayRead(path: string): boolean {
+  return Deno.permissions.querySync({ name: "read", path }).state === "granted";
+}
+
 function readTextFile(path: string): string | undefined {
+  if (!mayRead(path)) return undefined;
   try {
     return Deno.readTextFileSync(path);
   } catch {
@@ -53,6 +70,7 @@ function readTextFile(path: string): string | undefined {
 }
 
 function readDir(path: string): Deno.DirEntry[] {
+  if (!mayRead(path)) return [];
   try {
     return [...Deno.readDirSync(path)];
   } catch {
@@ -61,6 +79,7 @@ function readDir(path: string): Deno.DirEntry[] {
 }
 
 function isFile(path: string): boolean {
+  if (!mayRead(path)) return false;
   try {
     return Deno.statSync(path).isFile;
   } catch {
@@ -69,6 +88,7 @@ function isFile(path: string): boolean {
 }
 
 function isDirectory(path: string): boolean {
+  if (!mayRead(path)) return false;
   try {
     return Deno.statSync(path).isDirectory;
   } catch {
@@ -76,7 +96,18 @@ function isDirectory(path: string): boolean {
   }
 }
 
+function exists(path: string): boolean {
+  if (!mayRead(path)) return false;
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function realPath(path: string): string {
+  if (!mayRead(path)) return path;
   try {
     return Deno.realPathSync(path);
   } catch {

@@ -1,28 +1,99 @@
 /**
- * Deno permissions: which ones a run needs, checked before it starts, and the one line that
- * names the flag to add when one is missing. Reads that fail are otherwise taken for missing
- * files, and denied requests for failed modules, so the check has to come first.
+ * Deno permissions: which ones a run needs, checked before it starts without a prompt, and
+ * the one line that names every flag to add when some are missing. Reads that fail are
+ * otherwise taken for missing files, and denied requests for failed modules, so the check
+ * has to come first.
  *
  * @module
  */
-import { resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Host } from "./host.ts";
-import { loadSetup, type PrefetchOptions, SetupError, toolchainVersion } from "./prefetch.ts";
+import { currentHost, type Host } from "./host.ts";
+import {
+  loadGoEnv,
+  loadSetup,
+  type PrefetchOptions,
+  SetupError,
+  toolchainVersion,
+} from "./prefetch.ts";
 import { parseProxyList } from "./proxy_list.ts";
 
-/** The message for the first of `needs` that is not granted, or undefined when all are. */
+/**
+ * The one message that names every permission of `needs` not granted, as the flags to add
+ * (`--allow-read=a,b` for scoped ones, in the order env, sys, read, write, net), or undefined
+ * when all are granted. Asked with `Deno.permissions.querySync`, which never prompts.
+ *
+ * @example
+ * ```ts
+ * missingPermission([{ name: "env" }, { name: "read", path: "/src/app" }]);
+ * // "needs --allow-env --allow-read=/src/app (Requires env and read access)"
+ * ```
+ */
 export function missingPermission(needs: Deno.PermissionDescriptor[]): string | undefined {
-  for (const need of needs) {
-    if (Deno.permissions.querySync(need).state === "granted") continue;
-    const [flag, what] = need.name === "read" || need.name === "write"
-      ? [`--allow-${need.name}=${need.path}`, `"${need.path}"`]
-      : need.name === "net"
-      ? [`--allow-net=${need.host}`, `"${need.host}"`]
-      : [`--allow-${need.name}`, ""];
-    return `needs ${flag} (Requires ${need.name} access${what && ` to ${what}`})`;
+  const missing = needs.filter((need) => !granted(need));
+  if (missing.length === 0) return undefined;
+  const names = ORDER.filter((name) => missing.some((need) => need.name === name));
+  const flags = names.map((name) => {
+    const targets = missing.filter((need) => need.name === name).map(target);
+    if (targets.includes(undefined)) return `--allow-${name}`;
+    return `--allow-${name}=${[...new Set(targets)].join(",")}`;
+  });
+  if (missing.length === 1) {
+    const what = target(missing[0]);
+    return `needs ${flags[0]} (Requires ${names[0]} access${what ? ` to "${what}"` : ""})`;
   }
+  const list = names.length === 1
+    ? names[0]
+    : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
+  return `needs ${flags.join(" ")} (Requires ${list} access)`;
+}
+
+const ORDER = ["env", "sys", "read", "write", "net"] as const;
+
+/** The path or host a descriptor is scoped to, if it is. */
+function target(need: Deno.PermissionDescriptor): string | undefined {
+  if (need.name === "read" || need.name === "write") return need.path?.toString();
+  if (need.name === "net") return need.host;
   return undefined;
+}
+
+function granted(need: Deno.PermissionDescriptor): boolean {
+  return Deno.permissions.querySync(need).state === "granted";
+}
+
+/**
+ * Everything a command-line run needs, for {@link missingPermission}: the environment and the
+ * umask, the files `runNeeds` lists (`verify` reads the cache too) and the `outputs` it writes.
+ * Without `--allow-env` the go environment, and so the cache and the proxies, are unknown:
+ * then the project directory is named, and when it may not be read either (no flags were
+ * given) `--allow-write` and `--allow-net` unscoped as well, so that one message lists them all.
+ */
+export function commandNeeds(
+  options: Parameters<typeof runNeeds>[0],
+  run: "prefetch" | "verify" | "sums",
+  outputs: Deno.PermissionDescriptor[],
+): Deno.PermissionDescriptor[] {
+  const base: Deno.PermissionDescriptor[] = [{ name: "env" }, { name: "sys" }, ...outputs];
+  if (!granted({ name: "env" })) {
+    const dir: Deno.PermissionDescriptor = {
+      name: "read",
+      path: resolve(Deno.cwd(), options.dir ?? "."),
+    };
+    const files: Deno.PermissionDescriptor[] = run === "prefetch" && !options.dryRun
+      ? [{ name: "write" }, { name: "net" }]
+      : [];
+    return [...base, dir, ...(granted(dir) ? [] : files)];
+  }
+  const host = currentHost(0);
+  const needs = runNeeds(options, host, run === "verify" ? "sums" : run);
+  if (run === "verify" && !granted({ name: "read" })) {
+    try {
+      needs.push({ name: "read", path: loadSetup(options, host).gomodcache }, ...workerNeeds());
+    } catch (e) {
+      if (!(e instanceof SetupError)) throw e;
+    }
+  }
+  return [...base, ...needs];
 }
 
 /**
@@ -46,12 +117,14 @@ export function permissionErrorMessage(error: unknown): string | undefined {
 }
 
 /**
- * What a run over `options` needs besides the environment and the umask (which fail loudly
- * when missing): reading the project and its go.sum files; for a prefetch also reading
- * GOMODCACHE and, unless a dry run, writing it and the network for each proxy (reading, for
- * a `file://` one), and when a toolchain is fetched writing go's sumdb directory. A setup
- * error stops the list: the run reports it. Nothing is listed when all of these are granted
- * without a scope, so such a run discovers its project only once.
+ * What a run over `options` needs besides the environment and the umask: reading the
+ * project, `$GOROOT/go.env` (go's defaults: GOPROXY, GOSUMDB, GOTOOLCHAIN) and the go.sum
+ * files; for a prefetch also reading GOMODCACHE and, unless a dry run, writing it, reading the
+ * scripts of its Web Workers, and the network for each proxy (reading, for a `file://` one), and when a toolchain is fetched
+ * writing go's sumdb directory. The cache and the proxies come from the environment, so they
+ * are listed even when the project may not be read. A setup error stops the list: the run
+ * reports it. Nothing is listed when all of these are granted without a scope, so such a run
+ * discovers its project only once.
  */
 export function runNeeds(
   options: Pick<
@@ -62,37 +135,50 @@ export function runNeeds(
   run: "prefetch" | "sums",
 ): Deno.PermissionDescriptor[] {
   const unscoped: Deno.PermissionName[] = run === "sums" ? ["read"] : ["read", "write", "net"];
-  if (unscoped.every((name) => Deno.permissions.querySync({ name }).state === "granted")) return [];
-  const needs: Deno.PermissionDescriptor[] = [
-    { name: "read", path: resolve(host.cwd, options.dir ?? ".") },
-  ];
-  if (Deno.permissions.querySync(needs[0]).state !== "granted") return needs;
-  let setup;
+  if (unscoped.every((name) => granted({ name }))) return [];
+  const dir: Deno.PermissionDescriptor = {
+    name: "read",
+    path: resolve(host.cwd, options.dir ?? "."),
+  };
+  const needs: Deno.PermissionDescriptor[] = [dir];
+  let goEnv;
   try {
-    setup = loadSetup(options, host);
+    goEnv = loadGoEnv(options, host);
   } catch (e) {
     if (e instanceof SetupError) return needs;
     throw e;
   }
-  if (setup.project.vendor) return needs;
-  needs.push(...setup.project.sumFiles.map((path) => ({ name: "read", path }) as const));
+  const { env, gomodcache } = goEnv;
+  if (env.GOROOT !== "") needs.push({ name: "read", path: join(env.GOROOT, "go.env") });
+  if (granted(dir)) {
+    let setup;
+    try {
+      setup = loadSetup(options, host);
+    } catch (e) {
+      if (e instanceof SetupError) return needs;
+      throw e;
+    }
+    if (setup.project.vendor) return needs;
+    needs.push(...setup.project.sumFiles.map((path) => ({ name: "read", path }) as const));
+    if (run === "prefetch" && !options.dryRun) {
+      let toolchain;
+      try {
+        toolchain = toolchainVersion(options, setup, host);
+      } catch (e) {
+        if (!(e instanceof SetupError)) throw e;
+      }
+      if (toolchain !== undefined && env.sumdbDir !== "") {
+        needs.push({ name: "write", path: env.sumdbDir });
+      }
+    }
+  }
   if (run === "sums") return needs;
-  needs.push({ name: "read", path: setup.gomodcache });
+  needs.push({ name: "read", path: gomodcache });
   if (options.dryRun) return needs;
-  needs.push({ name: "write", path: setup.gomodcache });
-  let toolchain;
-  try {
-    toolchain = toolchainVersion(options, setup, host);
-  } catch (e) {
-    if (e instanceof SetupError) return needs;
-    throw e;
-  }
-  if (toolchain !== undefined && setup.env.sumdbDir !== "") {
-    needs.push({ name: "write", path: setup.env.sumdbDir });
-  }
+  needs.push({ name: "write", path: gomodcache }, ...workerNeeds());
   let proxies;
   try {
-    proxies = parseProxyList(options.proxy ?? setup.env.GOPROXY, setup.env.GONOPROXY);
+    proxies = parseProxyList(options.proxy ?? env.GOPROXY, env.GONOPROXY);
   } catch {
     return needs;
   }
@@ -106,6 +192,22 @@ export function runNeeds(
     }
   }
   return needs;
+}
+
+/**
+ * Loading the Web Workers that install and verify modules: Deno checks their scripts against
+ * the permissions, reading `src/` (or fetching it, when goprefetch runs from a URL).
+ */
+function workerNeeds(): Deno.PermissionDescriptor[] {
+  const src = new URL(".", import.meta.url);
+  if (src.protocol === "file:") {
+    return [{ name: "read", path: dirname(fileURLToPath(import.meta.url)) }];
+  }
+  if (src.protocol !== "https:" && src.protocol !== "http:") return [];
+  return [{
+    name: "net",
+    host: `${src.hostname}:${src.port || (src.protocol === "https:" ? "443" : "80")}`,
+  }];
 }
 
 /** Writing the files a run writes besides the cache: the JSON report and the step summary. */

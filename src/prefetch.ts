@@ -7,7 +7,7 @@
  */
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { BuildListInput, MainModule } from "./build_list.ts";
-import { type GoEnv, resolveGoEnv } from "./go_env.ts";
+import { findGoBinary, type GoEnv, resolveGoEnv } from "./go_env.ts";
 import type { GoSum } from "./gosum.ts";
 import type { Host } from "./host.ts";
 import { proxyAuthorization } from "./netrc.ts";
@@ -95,11 +95,7 @@ export function loadSetup(
   host: Host,
 ): Setup {
   const dir = resolve(host.cwd, options.dir ?? ".");
-  const env = goEnv(host, options);
-  const gomodcache = options.gomodcache ?? env.GOMODCACHE;
-  if (!isAbsolute(gomodcache)) {
-    throw new SetupError(`GOMODCACHE entry is relative; must be absolute path: "${gomodcache}"`);
-  }
+  const { env, gomodcache } = loadGoEnv(options, host);
   try {
     const project = discoverProject(
       { dir, recursive: options.recursive, env: { ...env, GOMODCACHE: gomodcache } },
@@ -109,6 +105,24 @@ export function loadSetup(
   } catch (e) {
     throw new SetupError((e as Error).message);
   }
+}
+
+/**
+ * Resolves the go environment and the cache it names, as {@link loadSetup} does before it
+ * looks at the project.
+ *
+ * @throws {SetupError} when go would reject the environment.
+ */
+export function loadGoEnv(
+  options: Pick<PrefetchOptions, "env" | "gomodcache">,
+  host: Host,
+): { env: GoEnv; gomodcache: string } {
+  const env = goEnv(host, options);
+  const gomodcache = options.gomodcache ?? env.GOMODCACHE;
+  if (!isAbsolute(gomodcache)) {
+    throw new SetupError(`GOMODCACHE entry is relative; must be absolute path: "${gomodcache}"`);
+  }
+  return { env, gomodcache };
 }
 
 /**
@@ -152,6 +166,7 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
     report.note = project.vendor;
     return report;
   }
+  if (goproxy === "") throw new SetupError(emptyGoproxy(env, host));
   if (!options.dryRun) await createCacheDir(gomodcache);
   const vendored = project.vendored.map((v) => v.sumFile);
   const sum = loadSums(
@@ -260,6 +275,32 @@ async function createCacheDir(gomodcache: string): Promise<void> {
         "Point GOMODCACHE at a writable directory.",
     );
   }
+}
+
+/**
+ * Why GOPROXY is empty, which go's own defaults never leave it: `$GOROOT/go.env` sets it, so
+ * there is no GOROOT (no go on PATH), or that file may not be read, or it does not set it.
+ */
+function emptyGoproxy(env: GoEnv, host: Host): string {
+  const example = "for example GOPROXY=https://proxy.golang.org,direct";
+  if (env.GOROOT === "") {
+    const pathEnv = host.env.PATH ?? host.env.Path ?? "";
+    const hidden = findGoBinary(pathEnv, host.os, (candidate) => !host.mayRead(candidate));
+    if (hidden !== undefined) {
+      return "GOPROXY is not set, and Deno's --allow-read leaves out the go command on PATH " +
+        `whose $GOROOT/go.env would set it: add --allow-read=${dirname(hidden)}, or set GOPROXY`;
+    }
+    return "GOPROXY is not set, and there is no go command on PATH whose $GOROOT/go.env would " +
+      `set it: set GOPROXY (${example}), or GOROOT to a Go installation, or pass --proxy`;
+  }
+  const file = join(env.GOROOT, "go.env");
+  if (!host.mayRead(file)) {
+    return `GOPROXY is not set, and Deno's --allow-read leaves out ${file} ($GOROOT/go.env), ` +
+      `which sets it: add --allow-read=${file}, or set GOPROXY`;
+  }
+  const state = host.readTextFile(file) === undefined ? "cannot be read" : "does not set it";
+  return `GOPROXY is not set, and ${file} ($GOROOT/go.env) ${state}: set GOPROXY (${example}) ` +
+    "or pass --proxy";
 }
 
 /** The parsed proxy list, https entries carrying the GOAUTH (netrc) credentials. */

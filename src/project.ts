@@ -54,8 +54,8 @@ export interface ProjectOptions {
  * apply; else the go.sum of the module in `dir`. With `recursive`: every go.mod under `dir`,
  * skipping `vendor`, `testdata`, GOMODCACHE and directories starting with `.` or `_`.
  *
- * @throws {ProjectError} when there is no module, a go.sum is missing although go.mod has
- * requirements, or the go.work is invalid.
+ * @throws {ProjectError} when `dir` is not a directory, there is no module, a go.sum is
+ * missing although go.mod has requirements, or the go.work is invalid.
  * @example
  * ```ts
  * const project = discoverProject({ dir: "/src/service", env }, currentHost());
@@ -63,6 +63,13 @@ export interface ProjectOptions {
  * ```
  */
 export function discoverProject(opts: ProjectOptions, host: Host): Project {
+  if (!host.isDirectory(opts.dir)) {
+    throw new ProjectError(
+      host.exists(opts.dir)
+        ? `${opts.dir} is a file: PATH is the directory that holds go.mod`
+        : `${opts.dir} does not exist`,
+    );
+  }
   if (opts.recursive) return discoverRecursive(opts, host);
   const workFile = findWorkFile(opts, host);
   if (workFile !== undefined) return discoverWorkspace(workFile, opts.env, host);

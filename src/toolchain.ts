@@ -395,6 +395,19 @@ export class ToolchainNameError extends Error {
   override name = "ToolchainNameError";
 }
 
+/**
+ * Checks that `name`, given with `--toolchain`, is a Go toolchain name (`goX.Y`, `goX.Y.Z`,
+ * `goX.YrcN`, `goX.YbetaN`).
+ *
+ * @throws {ToolchainNameError} when it is not.
+ */
+export function checkToolchainName(name: string): void {
+  if (/^go\d+\.\d+(\.\d+|rc\d+|beta\d+)?$/.test(name)) return;
+  throw new ToolchainNameError(
+    `--toolchain wants a Go toolchain name such as go1.22.3, got "${name}"`,
+  );
+}
+
 /** What {@link wantedToolchain} reads. */
 export interface WantedInputs {
   /** The toolchain asked for explicitly (`--toolchain`), if any. */
@@ -414,11 +427,7 @@ export interface WantedInputs {
  * @throws {ToolchainNameError} when `forced` is not a Go toolchain name.
  */
 export function wantedToolchain(inputs: WantedInputs, host: Host): string | undefined {
-  if (inputs.forced !== undefined && !/^go\d+\.\d+(\.\d+|rc\d+|beta\d+)?$/.test(inputs.forced)) {
-    throw new ToolchainNameError(
-      `--toolchain wants a Go toolchain name such as go1.22.3, got "${inputs.forced}"`,
-    );
-  }
+  if (inputs.forced !== undefined) checkToolchainName(inputs.forced);
   const local = readLocalGo(inputs.goroot, host);
   const name = inputs.forced ?? selectToolchain({
     gotoolchain: inputs.gotoolchain || "local",

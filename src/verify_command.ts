@@ -8,7 +8,7 @@
 import { parseCommand } from "./args.ts";
 import { currentHost } from "./host.ts";
 import { fail, type Sinks, writeJson } from "./outcome.ts";
-import { missingPermission, outputNeeds } from "./permissions.ts";
+import { commandNeeds, missingPermission, outputNeeds } from "./permissions.ts";
 import { SetupError } from "./prefetch.ts";
 import { runVerify, type VerifyReport } from "./verify.ts";
 
@@ -46,11 +46,14 @@ export async function verifyMain(args: string[], sinks: Sinks): Promise<number> 
   }, sinks);
   if (typeof parsed === "number") return parsed;
   const { values, path } = parsed;
-  const missing = missingPermission(outputNeeds(sinks.json, undefined));
+  const options = { dir: path, recursive: values.recursive };
+  const missing = missingPermission(
+    commandNeeds(options, "verify", outputNeeds(sinks.json, undefined)),
+  );
   if (missing) return fail(missing, sinks);
   let report: VerifyReport;
   try {
-    report = await runVerify({ dir: path, recursive: values.recursive }, currentHost());
+    report = await runVerify(options, currentHost());
   } catch (e) {
     if (!(e instanceof SetupError)) throw e;
     return fail(e.message, sinks);

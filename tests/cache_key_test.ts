@@ -136,7 +136,8 @@ Deno.test("cache-key: the Go toolchain a prefetch fetches is in the key", async 
     assert.equal(bad.code, 2);
     assert.equal(
       bad.stderr,
-      'goprefetch: --toolchain wants a Go toolchain name such as go1.22.3, got "1.99"\n',
+      'goprefetch: --toolchain wants a Go toolchain name such as go1.22.3, got "1.99" ' +
+        "(see goprefetch cache-key --help)\n",
     );
     assert.deepEqual(box.proxy.requests, []);
   });

@@ -2,7 +2,7 @@
  * `deno task compile` (scripts/compile.ts): the binaries include every Web Worker script and
  * get named permissions, and where Deno's runtime (denort) cannot be had the task fails with
  * one line that mentions DENORT_BIN, quickly, without a stack trace. The release workflow's
- * smoke test of a binary (scripts/smoke.ts) passes for mod.ts with the binaries' permissions,
+ * smoke test of a binary (scripts/smoke.ts) passes for cli.ts with the binaries' permissions,
  * and fails, naming the step, for a build that lacks one.
  */
 import assert from "node:assert/strict";
@@ -74,7 +74,7 @@ Deno.test("compile: every worker script is included, and the permissions are nam
     "aarch64-apple-darwin",
     "--output",
     join("dist", "goprefetch-aarch64-apple-darwin"),
-    "mod.ts",
+    "cli.ts",
   ]);
 });
 
@@ -119,7 +119,7 @@ Deno.test("compile: an unknown target exits 2 naming the targets", async () => {
   );
 });
 
-Deno.test("compile: the release smoke test passes for mod.ts with the binaries' permissions", async () => {
+Deno.test("compile: the release smoke test passes for cli.ts with the binaries' permissions", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", "-A", "scripts/smoke.ts"],
     cwd: ROOT,

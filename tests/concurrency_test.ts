@@ -14,7 +14,7 @@ import { withProxyProject } from "./support/proxy_project.ts";
 import type { ModuleSpec } from "./support/modules.ts";
 import { tinyModules, writeTinyProject } from "./support/tiny_project.ts";
 
-const MOD_TS = join(import.meta.dirname!, "..", "mod.ts");
+const CLI_TS = join(import.meta.dirname!, "..", "cli.ts");
 const notLock = (rel: string) => rel.endsWith(".lock");
 const UMASK = 0o022;
 
@@ -159,7 +159,7 @@ Deno.test("goprefetch waits while another process holds a version lock", async (
     const lock = await lockVersion(p, UMASK);
     let locked = true;
     const run = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", MOD_TS, "-q", "."],
+      args: ["run", "-A", "--quiet", CLI_TS, "-q", "."],
       cwd: s.project,
       env: { ...s.env(cache), NO_COLOR: "1" },
       clearEnv: true,

@@ -16,7 +16,7 @@ import { serveProxy } from "./support/proxy_server.ts";
 import { type ModuleSpec, writeProxyTree } from "./support/modules.ts";
 import { goSumLines, tinyModules, writeTinyProject } from "./support/tiny_project.ts";
 
-const MOD_TS = join(import.meta.dirname!, "..", "mod.ts");
+const CLI_TS = join(import.meta.dirname!, "..", "cli.ts");
 const LANES = 2;
 const TRIALS_PER_LANE = 13;
 const SEED = 0x5eed;
@@ -190,7 +190,7 @@ function spawnGoprefetch(
   env: Record<string, string>,
 ): { process: Deno.ChildProcess; status: Promise<Deno.CommandStatus> } {
   const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MOD_TS, ...ARGS],
+    args: ["run", "-A", "--quiet", CLI_TS, ...ARGS],
     cwd: project,
     env: { ...env, NO_COLOR: "1" },
     clearEnv: true,

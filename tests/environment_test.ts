@@ -11,7 +11,7 @@ import { writeProxyTree } from "./support/modules.ts";
 import { serveProxy } from "./support/proxy_server.ts";
 import { tinyModules, writeTinyProject } from "./support/tiny_project.ts";
 
-const MOD_TS = join(import.meta.dirname!, "..", "mod.ts");
+const CLI_TS = join(import.meta.dirname!, "..", "cli.ts");
 
 function canMount(): boolean {
   if (Deno.build.os !== "linux" || Deno.uid() !== 0) return false;
@@ -48,7 +48,7 @@ async function runMounted(
   const script = [
     `${mount} || exit 99`,
     ...runs.map((args, i) =>
-      `"$DENO" run -A --quiet "$MOD_TS" ${args.join(" ")} >"$CACHE.${i}.out" 2>"$CACHE.${i}.err"
+      `"$DENO" run -A --quiet "$CLI_TS" ${args.join(" ")} >"$CACHE.${i}.out" 2>"$CACHE.${i}.err"
 echo $? >"$CACHE.${i}.code"`
     ),
     `find "$CACHE" -mindepth 1 -printf '%P %y\\n'`,
@@ -56,7 +56,7 @@ echo $? >"$CACHE.${i}.code"`
   const out = await new Deno.Command("unshare", {
     args: ["-m", "--propagation", "private", "sh", "-c", script],
     cwd: project,
-    env: { ...env, CACHE: cache, DENO: Deno.execPath(), MOD_TS, NO_COLOR: "1" },
+    env: { ...env, CACHE: cache, DENO: Deno.execPath(), CLI_TS, NO_COLOR: "1" },
     clearEnv: true,
   }).output();
   assert.equal(out.code, 0, `mount or listing failed: ${new TextDecoder().decode(out.stderr)}`);
@@ -157,7 +157,7 @@ Deno.test("a module cache that cannot be created is a setup error naming it", as
   const cache = join(tmp, "file", "cache");
   try {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", MOD_TS, "."],
+      args: ["run", "-A", "--quiet", CLI_TS, "."],
       cwd: project,
       env: { ...goEnv({ home: tmp, gomodcache: cache, goproxy: "off" }), NO_COLOR: "1" },
       clearEnv: true,

@@ -140,8 +140,12 @@ Deno.test("github: a run that cannot start is an ::error:: and a summary too", a
     const env = box.env({ GITHUB_STEP_SUMMARY: summary });
     const r = await runCli([join(box.tmp, "nowhere")], { cwd: box.project, env });
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stdout, /^::error title=goprefetch::No go\.mod in /);
-    assert.match(await Deno.readTextFile(summary), /^### goprefetch failed\n\n` No go\.mod in /);
+    const nowhere = join(box.tmp, "nowhere");
+    assert.equal(r.stdout, `::error title=goprefetch::${nowhere} does not exist\n`);
+    assert.equal(
+      await Deno.readTextFile(summary),
+      `### goprefetch failed\n\n\` ${nowhere} does not exist \`\n\n`,
+    );
   });
 });
 
@@ -202,7 +206,7 @@ Deno.test("github: action.yml runs goprefetch with the inputs, scoped permission
       await Deno.writeTextFile(githubOutput, "");
       const step = await bash(script, {
         GITHUB_OUTPUT: githubOutput,
-        GOPREFETCH_MOD: join(ACTION_YML, "..", "mod.ts"),
+        GOPREFETCH_MOD: join(ACTION_YML, "..", "cli.ts"),
         GOPREFETCH_PATH: path,
         GOPREFETCH_CONCURRENCY: "2",
         GOPREFETCH_PROXY: proxy,

@@ -19,7 +19,7 @@ import { makeTinySandbox, runCli } from "./support/tiny_sandbox.ts";
 import { tinyModules, writeTinyProject } from "./support/tiny_project.ts";
 import { makeTestCertificates, type TestCertificates } from "./support/tls.ts";
 
-const MOD_TS = join(import.meta.dirname!, "..", "mod.ts");
+const CLI_TS = join(import.meta.dirname!, "..", "cli.ts");
 const notLock = (rel: string) => rel.endsWith(".lock");
 
 /** The decoded proxy path of a module's zip. */
@@ -67,7 +67,7 @@ Deno.test("under umask 002, zips streamed to temp files get go's modes: the tree
     assert.equal(download.code, 0, download.stderr);
     const asked = proxy.requests.length;
     const run = await underUmask002(
-      [Deno.execPath(), "run", "-A", "--quiet", MOD_TS, "-q", "."],
+      [Deno.execPath(), "run", "-A", "--quiet", CLI_TS, "-q", "."],
       project,
       env(join(tmp, "b")),
     );
@@ -341,14 +341,14 @@ Deno.test({
     const proxy = await serveProxy(root, { fault: streamZips(() => root) });
     try {
       const script = `mount -t tmpfs -o size=1m tmpfs "$CACHE" || exit 99
-"$DENO" run -A --quiet "$MOD_TS" -q --continue-on-error . 2>"$CACHE.stderr"
+"$DENO" run -A --quiet "$CLI_TS" -q --continue-on-error . 2>"$CACHE.stderr"
 echo "exit=$?"
 find "$CACHE" -name '*.tmp'`;
       const env = goEnv({ home: tmp, gomodcache: cache, goproxy: proxy.url });
       const out = await new Deno.Command("unshare", {
         args: ["-m", "--propagation", "private", "sh", "-c", script],
         cwd: project,
-        env: { ...env, CACHE: cache, DENO: Deno.execPath(), MOD_TS, NO_COLOR: "1" },
+        env: { ...env, CACHE: cache, DENO: Deno.execPath(), CLI_TS, NO_COLOR: "1" },
         clearEnv: true,
       }).output();
       const [status, ...leftovers] = new TextDecoder().decode(out.stdout).trim().split("\n");

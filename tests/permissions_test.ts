@@ -1,12 +1,20 @@
 /**
  * goprefetch runs without -A: the minimal flags the README documents are enough, and leaving
- * any one out gives one line naming the flag to add, exit 2, before anything is fetched.
+ * any out gives one line naming every flag to add, exit 2, before anything is fetched, and
+ * never a prompt, even on a terminal. A GOPROXY that only $GOROOT/go.env would set says why
+ * it is missing.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { prefetch } from "../mod.ts";
+import { testHost } from "./support/host.ts";
+import { runPrefetch, SetupError } from "../src/prefetch.ts";
 import { missingPermission, permissionErrorMessage } from "../src/permissions.ts";
 import { listFiles } from "./support/small_project.ts";
 import { makeTinySandbox, runCli, type TinySandbox } from "./support/tiny_sandbox.ts";
+
+/** goprefetch's sources, which its Web Workers load. */
+const SRC = join(import.meta.dirname!, "..", "src");
 
 /** The minimal flags for a run against `box`'s proxy and cache. */
 function minimalFlags(box: TinySandbox): Record<string, string> {
@@ -28,7 +36,8 @@ async function withBox(fn: (box: TinySandbox) => Promise<void>): Promise<void> {
   }
 }
 
-const ONE_LINE = /^goprefetch: needs (--allow-\w+)(=\S+)? \(Requires \w+ access( to "[^"]+")?\)\n$/;
+const ONE_LINE =
+  /^goprefetch: needs (--allow-\w+)(=\S+)? \(Requires [\w ,]+ access( to "[^"]+")?\)\n$/;
 
 Deno.test("permissions: the minimal flags are enough for a full run", async () => {
   await withBox(async (box) => {
@@ -39,12 +48,12 @@ Deno.test("permissions: the minimal flags are enough for a full run", async () =
   });
 });
 
-Deno.test("permissions: leaving out any one flag names it in one line, exit 2", async () => {
+Deno.test("permissions: leaving out any one flag names it, scoped, in one line, exit 2", async () => {
   await withBox(async (box) => {
     const all = minimalFlags(box);
     const expected: Record<string, string> = {
       net: `--allow-net=${new URL(box.proxy.url).host}`,
-      read: `--allow-read=${box.project}`,
+      read: `--allow-read=${box.project},${box.gomodcache},${SRC}`,
       write: `--allow-write=${box.gomodcache}`,
       env: "--allow-env",
       sys: "--allow-sys",
@@ -145,4 +154,124 @@ Deno.test("permissions: Deno's permission errors become the one line; others do 
   assert.equal(permissionErrorMessage(new Deno.errors.PermissionDenied("EACCES: /x")), undefined);
   assert.equal(permissionErrorMessage(new Error("Requires nothing")), undefined);
   assert.equal(missingPermission([{ name: "read", path: import.meta.dirname! }]), undefined);
+});
+
+Deno.test("permissions: with no flags, every one is named in one message, and never a prompt", async () => {
+  await withBox(async (box) => {
+    const expected = `goprefetch: needs --allow-env --allow-sys --allow-read=${box.project} ` +
+      "--allow-write --allow-net (Requires env, sys, read, write and net access)";
+    const plain = await runCli(["."], { cwd: box.project, env: box.env(), flags: [] });
+    assert.equal(plain.code, 2);
+    assert.equal(plain.stderr, expected + "\n");
+    for (const args of [["."], ["verify"], ["cache-key"], ["--dry-run", "."]]) {
+      const tty = await runCli(args, { cwd: box.project, env: box.env(), flags: [], pty: true });
+      assert.equal(tty.code, 2, `${args}: ${tty.stdout}`);
+      assert.doesNotMatch(tty.stdout, /Allow\?|requests? \w+ access|\[y\/n/i, `${args}`);
+      assert.match(tty.stdout, /^goprefetch: needs --allow-env --allow-sys --allow-read=/);
+      assert.equal(tty.stdout.trimEnd().split("\n").length, 1, tty.stdout);
+    }
+    const scoped = await runCli(["."], {
+      cwd: box.project,
+      env: box.env(),
+      flags: ["--allow-env", "--allow-read=/nowhere"],
+      pty: true,
+    });
+    assert.equal(scoped.code, 2);
+    assert.equal(
+      scoped.stdout.replaceAll("\r\n", "\n"),
+      `goprefetch: needs --allow-sys --allow-read=${box.project},${box.gomodcache},${SRC} ` +
+        `--allow-write=${box.gomodcache} --allow-net=${new URL(box.proxy.url).host} ` +
+        "(Requires sys, read, write and net access)\n",
+    );
+    assert.deepEqual(box.proxy.requests, []);
+  });
+});
+
+/** A GOROOT whose go.env sets GOPROXY to `box`'s proxy, and `box`'s env without GOPROXY. */
+async function gorootFor(
+  box: TinySandbox,
+): Promise<{ goEnv: string; env: Record<string, string> }> {
+  const goroot = join(box.tmp, "goroot");
+  await Deno.mkdir(goroot);
+  const goEnv = join(goroot, "go.env");
+  await Deno.writeTextFile(goEnv, `GOPROXY=${box.proxy.url}\n`);
+  return { goEnv, env: box.env({ GOROOT: goroot, GOPROXY: "" }) };
+}
+
+Deno.test("permissions: a scoped --allow-read that leaves out $GOROOT/go.env names it, on a terminal too", async () => {
+  await withBox(async (box) => {
+    const { goEnv, env } = await gorootFor(box);
+    const flags = [
+      ...Object.values(minimalFlags(box)).filter((f) => f !== "--allow-read"),
+      `--allow-read=${box.project},${box.gomodcache},${box.tmp}/home`,
+    ];
+    for (const pty of [false, true]) {
+      const r = await runCli(["."], { cwd: box.project, env, flags, pty });
+      assert.equal(r.code, 2);
+      assert.equal(
+        pty ? r.stdout.replaceAll("\r\n", "\n") : r.stderr,
+        `goprefetch: needs --allow-read=${goEnv},${SRC} (Requires read access)\n`,
+      );
+    }
+    const ok = await runCli(["-q", "."], {
+      cwd: box.project,
+      env,
+      flags: [
+        ...flags.slice(0, -1),
+        `--allow-read=${box.project},${box.gomodcache},${goEnv},${SRC}`,
+      ],
+    });
+    assert.equal(ok.code, 0, ok.stderr);
+  });
+});
+
+Deno.test("permissions: an empty GOPROXY says what is missing: go on PATH, or reading go.env", async () => {
+  await withBox(async (box) => {
+    const noGo = await runCli(["."], {
+      cwd: box.project,
+      env: box.env({ GOPROXY: "", PATH: join(box.tmp, "bin") }),
+    });
+    assert.equal(noGo.code, 2);
+    assert.equal(
+      noGo.stderr,
+      "goprefetch: GOPROXY is not set, and there is no go command on PATH whose $GOROOT/go.env " +
+        "would set it: set GOPROXY (for example GOPROXY=https://proxy.golang.org,direct), or " +
+        "GOROOT to a Go installation, or pass --proxy\n",
+    );
+
+    const { goEnv, env } = await gorootFor(box);
+    const host = { ...testHost(env, box.project), mayRead: (path: string) => path !== goEnv };
+    const hidden = {
+      ...host,
+      readTextFile: (p: string) => p === goEnv ? undefined : Deno.readTextFileSync(p),
+    };
+    await assert.rejects(
+      () => runPrefetch({}, hidden),
+      new SetupError(
+        `GOPROXY is not set, and Deno's --allow-read leaves out ${goEnv} ($GOROOT/go.env), ` +
+          `which sets it: add --allow-read=${goEnv}, or set GOPROXY`,
+      ),
+    );
+    const bin = join(box.tmp, "bin");
+    const hiddenGo = {
+      ...testHost(box.env({ GOPROXY: "", PATH: bin }), box.project),
+      mayRead: (p: string) => dirname(p) !== bin,
+    };
+    await assert.rejects(
+      () => runPrefetch({}, hiddenGo),
+      new SetupError(
+        "GOPROXY is not set, and Deno's --allow-read leaves out the go command on PATH whose " +
+          `$GOROOT/go.env would set it: add --allow-read=${bin}, or set GOPROXY`,
+      ),
+    );
+    await Deno.writeTextFile(goEnv, "GOSUMDB=off\n");
+    await assert.rejects(
+      () => prefetch({ dir: box.project, env: { GOPROXY: "", GOROOT: dirname(goEnv) } }),
+      new SetupError(
+        `GOPROXY is not set, and ${goEnv} ($GOROOT/go.env) does not set it: set GOPROXY ` +
+          "(for example GOPROXY=https://proxy.golang.org,direct) or pass --proxy",
+      ),
+    );
+    assert.deepEqual(box.proxy.requests, []);
+  });
 });

@@ -142,3 +142,30 @@ Deno.test("project: --recursive lists vendored modules apart, and GOWORK does no
     assert.match(all.vendor ?? "", /-mod=vendor/);
   });
 });
+
+Deno.test("project: a PATH that does not exist, or is a file, says so; a directory without go.mod says that", async () => {
+  await withTree(
+    { "m/go.mod": "module example.com/m\n\ngo 1.22\n", "empty/README": "" },
+    (tmp, host) => {
+      for (const recursive of [false, true]) {
+        assert.throws(
+          () => discover(tmp, host, "nowhere", { GOWORK: "off" }, recursive),
+          new ProjectError(`${join(tmp, "nowhere")} does not exist`),
+        );
+        assert.throws(
+          () => discover(tmp, host, "m/go.mod", { GOWORK: "off" }, recursive),
+          new ProjectError(
+            `${join(tmp, "m/go.mod")} is a file: PATH is the directory that holds go.mod`,
+          ),
+        );
+      }
+      assert.throws(
+        () => discover(tmp, host, "empty", { GOWORK: "off" }),
+        new ProjectError(
+          `No go.mod in ${join(tmp, "empty")}: goprefetch needs the directory of a Go module or ` +
+            "workspace (or --recursive)",
+        ),
+      );
+    },
+  );
+});

@@ -12,7 +12,7 @@ import type { Fault } from "./support/proxy_server.ts";
 import { completeModule, moduleFiles } from "./support/small_project.ts";
 import { tinyModules, writeTinyProject } from "./support/tiny_project.ts";
 
-const MOD_TS = join(import.meta.dirname!, "..", "mod.ts");
+const CLI_TS = join(import.meta.dirname!, "..", "cli.ts");
 const SIGNALS = [["SIGINT", 130], ["SIGTERM", 143]] as const;
 
 /**
@@ -27,7 +27,7 @@ async function interrupt(
   code: number,
 ): Promise<string> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MOD_TS, "."],
+    args: ["run", "-A", "--quiet", CLI_TS, "."],
     cwd: project,
     env: { ...env, NO_COLOR: "1" },
     clearEnv: true,

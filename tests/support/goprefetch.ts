@@ -7,10 +7,10 @@ export interface CliRun {
   stderr: string;
 }
 
-const MOD_TS = join(import.meta.dirname!, "..", "..", "mod.ts");
+const CLI_TS = join(import.meta.dirname!, "..", "..", "cli.ts");
 
 /**
- * Runs the goprefetch CLI (`deno run -A mod.ts args…`) in `cwd` with exactly `env`.
+ * Runs the goprefetch CLI (`deno run -A cli.ts args…`) in `cwd` with exactly `env`.
  *
  * @example
  * ```ts
@@ -22,7 +22,7 @@ export async function runGoprefetch(
   opts: { cwd: string; env: Record<string, string> },
 ): Promise<CliRun> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MOD_TS, ...args],
+    args: ["run", "-A", "--quiet", CLI_TS, ...args],
     cwd: opts.cwd,
     env: { ...opts.env, NO_COLOR: "1" },
     clearEnv: true,

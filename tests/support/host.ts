@@ -18,7 +18,9 @@ export function testHost(env: Record<string, string>, cwd: string): Host {
     umask: process.umask(),
     readTextFile: (p) => attempt(() => Deno.readTextFileSync(p), undefined),
     isDirectory: (p) => attempt(() => Deno.statSync(p).isDirectory, false),
+    exists: (p) => attempt(() => Boolean(Deno.statSync(p)), false),
     readDir: (p) => attempt(() => [...Deno.readDirSync(p)], []),
+    mayRead: (path) => Deno.permissions.querySync({ name: "read", path }).state === "granted",
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Running the goprefetch CLI while measuring its peak resident set size: the process's own
  * `getrusage` high-water mark (worker threads included), written to a file as it exits by a
- * module preloaded before `mod.ts`.
+ * module preloaded before `cli.ts`.
  *
  * @module
  */
@@ -16,10 +16,10 @@ export interface MeasuredRun extends CliRun {
   peakRss: number | undefined;
 }
 
-const MOD_TS = join(import.meta.dirname!, "..", "..", "mod.ts");
+const CLI_TS = join(import.meta.dirname!, "..", "..", "cli.ts");
 const PEAK_FILE_VAR = "GOPREFETCH_TEST_PEAK_RSS_FILE";
 /**
- * Runs before mod.ts; `unload` fires on `Deno.exit`, after everything else has run. It reads
+ * Runs before cli.ts; `unload` fires on `Deno.exit`, after everything else has run. It reads
  * Linux's `VmHWM`, the peak RSS of this process image. (`getrusage`'s `ru_maxrss` will not do:
  * Linux carries the parent's peak over `exec`, so it would report the test process's memory.)
  */
@@ -34,7 +34,7 @@ const PRELOAD = "data:text/javascript," + encodeURIComponent(
 );
 
 /**
- * Runs the goprefetch CLI (`deno run -A mod.ts args…`) in `cwd` with exactly `env`, as
+ * Runs the goprefetch CLI (`deno run -A cli.ts args…`) in `cwd` with exactly `env`, as
  * `runGoprefetch` does, and reads its peak RSS.
  *
  * @example
@@ -50,7 +50,7 @@ export async function runGoprefetchMeasured(
   const peakFile = await Deno.makeTempFile({ prefix: "goprefetch-peak-rss-" });
   try {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", "--preload", PRELOAD, MOD_TS, ...args],
+      args: ["run", "-A", "--quiet", "--preload", PRELOAD, CLI_TS, ...args],
       cwd: opts.cwd,
       env: { ...opts.env, NO_COLOR: "1", [PEAK_FILE_VAR]: peakFile },
       clearEnv: true,

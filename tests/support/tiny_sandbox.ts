@@ -89,12 +89,12 @@ export async function makeTinySandbox(
   };
 }
 
-const MOD_TS = join(import.meta.dirname!, "..", "..", "mod.ts");
+const CLI_TS = join(import.meta.dirname!, "..", "..", "cli.ts");
 
 /**
- * Runs `deno run <flags> mod.ts args…` in `cwd` with exactly `env` (default flags: `-A`).
- * With `pty`, the CLI runs under `script -qfec … /dev/null`, so its standard streams are a
- * pseudo-terminal, and `stdout` holds everything it wrote to either.
+ * Runs `deno run <flags> cli.ts args…` in `cwd` with exactly `env` (default flags: `-A`), or
+ * `entry` instead of cli.ts. With `pty`, the CLI runs under `script -qfec … /dev/null`, so its
+ * standard streams are a pseudo-terminal, and `stdout` holds everything it wrote to either.
  *
  * @example
  * ```ts
@@ -103,9 +103,16 @@ const MOD_TS = join(import.meta.dirname!, "..", "..", "mod.ts");
  */
 export async function runCli(
   args: string[],
-  opts: { cwd: string; env: Record<string, string>; flags?: string[]; pty?: boolean },
+  opts: {
+    cwd: string;
+    env: Record<string, string>;
+    flags?: string[];
+    pty?: boolean;
+    entry?: string;
+  },
 ): Promise<CliRun> {
-  const command = [Deno.execPath(), "run", "--quiet", ...opts.flags ?? ["-A"], MOD_TS, ...args];
+  const entry = opts.entry ?? CLI_TS;
+  const command = [Deno.execPath(), "run", "--quiet", ...opts.flags ?? ["-A"], entry, ...args];
   const [program, ...rest] = opts.pty
     ? ["script", "-qfec", command.map(shellQuote).join(" "), "/dev/null"]
     : command;
