@@ -58,9 +58,9 @@ const BAR_WIDTH = 20;
 const CLEAR_LINE = "\r\x1b[K";
 /** Ends every style: the live line ends with it when colour is on. */
 const RESET = "\x1b[0m";
-/** An SGR escape sequence, which takes no columns. */
+/** A control sequence (a style, a line clear), which takes no columns. */
 // deno-lint-ignore no-control-regex
-const ESCAPE = /\x1b\[[0-9;]*m/g;
+const ESCAPE = /\x1b\[[0-9;?]*[A-Za-z]/g;
 
 /** What the run is doing, as the progress line names it. */
 type Phase = "fetching" | "installing" | "build list";

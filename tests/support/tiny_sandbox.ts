@@ -94,7 +94,8 @@ const MOD_TS = join(import.meta.dirname!, "..", "..", "mod.ts");
 /**
  * Runs `deno run <flags> mod.ts args…` in `cwd` with exactly `env` (default flags: `-A`).
  * With `pty`, the CLI runs under `script -qfec … /dev/null`, so its standard streams are a
- * pseudo-terminal, and `stdout` holds everything it wrote to either.
+ * pseudo-terminal (`columns` wide, set with `stty`, else the pty's default), and `stdout`
+ * holds everything it wrote to either.
  *
  * @example
  * ```ts
@@ -103,11 +104,18 @@ const MOD_TS = join(import.meta.dirname!, "..", "..", "mod.ts");
  */
 export async function runCli(
   args: string[],
-  opts: { cwd: string; env: Record<string, string>; flags?: string[]; pty?: boolean },
+  opts: {
+    cwd: string;
+    env: Record<string, string>;
+    flags?: string[];
+    pty?: boolean;
+    columns?: number;
+  },
 ): Promise<CliRun> {
   const command = [Deno.execPath(), "run", "--quiet", ...opts.flags ?? ["-A"], MOD_TS, ...args];
+  const size = opts.columns === undefined ? "" : `stty cols ${opts.columns} rows 24 && `;
   const [program, ...rest] = opts.pty
-    ? ["script", "-qfec", command.map(shellQuote).join(" "), "/dev/null"]
+    ? ["script", "-qfec", size + command.map(shellQuote).join(" "), "/dev/null"]
     : command;
   const out = await new Deno.Command(program, {
     args: rest,
