@@ -6,12 +6,22 @@
  * with a fake clock and terminal, then under a real pseudo-terminal.
  */
 import assert from "node:assert/strict";
-import { type Clock, Output, type OutputOptions, visibleWidth } from "../src/output.ts";
+import { join } from "node:path";
+import { prefetch } from "../mod.ts";
+import { escapePath } from "../src/module_path.ts";
+import {
+  type Clock,
+  formatBytes,
+  Output,
+  type OutputOptions,
+  visibleWidth,
+} from "../src/output.ts";
 import type { ModuleRecord, PrefetchReport } from "../src/report.ts";
 import { totalsOf } from "../src/report.ts";
-import { makeTinySandbox, runCli } from "./support/tiny_sandbox.ts";
+import { makeTinySandbox, runCli, type TinySandbox } from "./support/tiny_sandbox.ts";
 
 const MiB = 1024 * 1024;
+const MOD_TS = join(import.meta.dirname!, "..", "mod.ts");
 
 /** The text with each ESC shown as `<ESC>`, so that patterns need no control characters. */
 function visible(text: string): string {
@@ -59,6 +69,19 @@ function harness(options: Partial<OutputOptions>) {
     ...options,
   });
   return { out, clock, written };
+}
+
+/** The tiny sandbox's modules that the cache holds complete (a `.ziphash` written last). */
+function completeModules(box: TinySandbox): string[] {
+  return box.specs.filter((s) => {
+    const atV = join(box.gomodcache, "cache", "download", escapePath(s.path), "@v");
+    try {
+      Deno.statSync(join(atV, `${s.version}.ziphash`));
+      return true;
+    } catch {
+      return false;
+    }
+  }).map((s) => s.path);
 }
 
 function record(path: string, fields: Partial<ModuleRecord> = {}): ModuleRecord {
@@ -412,6 +435,118 @@ Deno.test("output: under a pseudo-terminal in colour, every frame fits the width
       assert.match(summary, /^goprefetch: 8 fetched, 0 already cached, .* s\r\n$/);
       assert.ok(!summary.includes("\x1b[2m"), "the summary is not dim");
     }
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("output: --dry-run lists modules in go.sum order, the same on every run", async () => {
+  const box = await makeTinySandbox(40);
+  try {
+    const sum = await Deno.readTextFile(join(box.project, "go.sum"));
+    const order = sum.split("\n").filter((l) => l !== "" && !l.includes("/go.mod "))
+      .map((l) => l.split(" ").slice(0, 2).join("@"));
+    assert.equal(order.length, 40);
+    for (let i = 0; i < 2; i++) {
+      const r = await runCli(["--dry-run", "-c", "64", "."], {
+        cwd: box.project,
+        env: box.env(),
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(
+        r.stdout.split("\n").filter((l) => l !== "").map((l) => l.split(" ")[0]),
+        order,
+      );
+      assert.equal(
+        r.stderr,
+        "goprefetch: dry run: 40 to fetch, 0 already cached, 0 skipped (private/direct); " +
+          "nothing was fetched\n",
+      );
+    }
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("output: the failure that stops the run points to --continue-on-error, once", async () => {
+  const box = await makeTinySandbox(3);
+  try {
+    await box.corruptZipHash(box.specs[0]);
+    const hint = "; stopping the run (--continue-on-error keeps going)";
+    const stopped = await runCli(["-c", "1", "."], { cwd: box.project, env: box.env() });
+    assert.equal(stopped.code, 1);
+    const errors = stopped.stderr.split("\n").filter((l) => l.startsWith("goprefetch: error: "));
+    assert.equal(errors.length, 1, stopped.stderr);
+    assert.ok(errors[0].startsWith(`goprefetch: error: ${box.specs[0].path}@`), errors[0]);
+    assert.ok(errors[0].endsWith(hint), errors[0]);
+    const kept = await runCli(["--continue-on-error", "."], { cwd: box.project, env: box.env() });
+    assert.equal(kept.code, 1);
+    assert.ok(!kept.stderr.includes("--continue-on-error"), kept.stderr);
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("output: an aborted library run reports interrupted, with the progress's bytes and the cache's modules", async () => {
+  const box = await makeTinySandbox(12, { zipDelayMs: 400 });
+  try {
+    const stop = new AbortController();
+    let bytes = 0;
+    let finished = 0;
+    const report = await prefetch({
+      dir: box.project,
+      concurrency: 2,
+      signal: stop.signal,
+      env: Object.fromEntries(Object.entries(box.env()).filter(([k]) => k.startsWith("GO"))),
+      onProgress: (event) => {
+        if (event.type === "bytes") bytes += event.bytes;
+        if (event.type === "module" && event.record.status === "fetched" && ++finished === 2) {
+          stop.abort();
+        }
+      },
+    });
+    assert.equal(report.interrupted, true);
+    assert.equal(report.totals.bytes, bytes, "the bytes the progress counted");
+    const complete = completeModules(box);
+    const fetched = report.modules.filter((m) => m.status === "fetched").map((m) => m.path);
+    assert.deepEqual(fetched.sort(), complete.sort(), "fetched is what the cache holds");
+    assert.ok(report.totals.cancelled > 0 && report.totals.fetched < 12);
+    assert.equal(report.totals.fetched + report.totals.cancelled, 12);
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("output: SIGINT gives an interrupted summary whose modules are those in the cache", async () => {
+  const box = await makeTinySandbox(12, { zipDelayMs: 400 });
+  try {
+    const report = join(box.tmp, "report.json");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", MOD_TS, "-c", "2", "--json", report, "."],
+      cwd: box.project,
+      env: box.env({ NO_COLOR: "1" }),
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    while (completeModules(box).length < 2) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    child.kill("SIGINT");
+    const out = await child.output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 130, stderr);
+    const json: PrefetchReport = JSON.parse(await Deno.readTextFile(report));
+    assert.equal(json.interrupted, true);
+    const t = json.totals;
+    const complete = completeModules(box);
+    assert.equal(t.fetched, complete.length);
+    assert.equal(
+      stderr.split("\n").at(-2),
+      `goprefetch: interrupted: ${t.fetched} fetched, 0 already cached, 0 skipped ` +
+        `(private/direct), 0 failed, ${t.cancelled} cancelled; ${formatBytes(t.bytes)} in ` +
+        `${t.seconds.toFixed(1)} s`,
+    );
   } finally {
     await box.remove();
   }
