@@ -411,11 +411,8 @@ async function fetchAndInstallZip(
 async function completeBuildList(
   ctx: Context,
 ): Promise<Pick<PipelineResult, "buildList" | "warnings">> {
-  const { buildLists, dryRun, root, modules, gonoproxy, proxies } = ctx.opts;
-  const viaProxy = proxies.find((e) => e.kind !== "noproxy")?.kind === "url";
-  if (buildLists.length === 0 || dryRun || !viaProxy || ctx.signal.aborted) {
-    return { warnings: [] };
-  }
+  const { buildLists, dryRun, root, modules, gonoproxy } = ctx.opts;
+  if (buildLists.length === 0 || dryRun || ctx.signal.aborted) return { warnings: [] };
   const source = cachedGoMods(root);
   const zips = new Set(modules.filter((m) => m.zipHashes.length > 0).map(moduleKey));
   const named = new Set(modules.map(moduleKey));

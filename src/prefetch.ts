@@ -209,7 +209,7 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
   });
   report.modules = result.modules;
   report.buildList = result.buildList;
-  const structured: ReportWarning[] = [...result.warnings];
+  let structured: ReportWarning[] = result.warnings;
   if (toolchainRun) {
     const record = await toolchainRun;
     options.onProgress?.({ type: "module", record });
@@ -221,7 +221,9 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
     env.GONOPROXY,
     options.dryRun ?? false,
   );
-  if (nothing) structured.unshift(nothing);
+  if (nothing) {
+    structured = [nothing, ...structured.filter((w) => w.kind !== "build-list-info")];
+  }
   report.warnings.push(...structured.map((w) => w.message));
   report.warningDetails = warningDetails(report.warnings, structured);
   if (options.signal?.aborted) report.interrupted = true;

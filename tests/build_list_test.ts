@@ -221,6 +221,17 @@ Deno.test("build list: a .info the proxy refuses (404, 410, 403, or 404 before d
         `goprefetch: warning: ${warnings[0]}`,
       );
     }
+    refuse = undefined;
+    const report = join(tmp, "report-direct.json");
+    const direct = await runGoprefetch(["--json", report, "."], {
+      cwd: project,
+      env: env(join(tmp, "cache-0"), {}, "direct"),
+    });
+    assert.equal(direct.code, 0, direct.stderr);
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(report)).warnings, [
+      `No .info fetched for ${x} ${consequence} it: not on any proxy before "direct"; ` +
+      "the go command fetches it itself",
+    ], "GOPROXY=direct on the cache of the 404 run: nothing missing but that .info");
   }, { fault });
 });
 
