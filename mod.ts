@@ -26,10 +26,12 @@ export { SetupError, VERSION } from "./src/prefetch.ts";
 export type { PrefetchOptions } from "./src/prefetch.ts";
 export type {
   BuildListReport,
+  LeftToGoReason,
   ModuleRecord,
   ModuleStatus,
   PrefetchReport,
   ProgressEvent,
+  ReportWarning,
   Settings,
   Totals,
 } from "./src/report.ts";

@@ -1,8 +1,10 @@
 /**
  * What the command line prints on standard error while a prefetch runs and when it ends. On
- * a terminal: one progress line redrawn in place, cleared at the end. Elsewhere (CI logs): a
- * plain progress line every five seconds. `-v` adds a line per module, `-q` keeps errors only.
- * The clock, the terminal check and the streams are options, so tests can drive it.
+ * a terminal: one progress line redrawn in place (phase, bar, modules, bytes, throughput over
+ * the last five seconds, elapsed time, an ETA once it means something, the slowest module),
+ * cut to the terminal's width by visible characters, cleared at the end. Elsewhere (CI logs):
+ * a plain progress line every five seconds. `-v` adds a line per module, `-q` keeps errors
+ * only. The clock, the terminal check and the streams are options, so tests can drive it.
  *
  * @module
  */
@@ -45,16 +47,44 @@ const REDRAW_MS = 100;
 const PLAIN_MS = 5000;
 /** Without a terminal, the slowest module is named once it has taken this long. */
 const SLOW_MS = 10_000;
+/** Throughput, and the module rate behind the ETA, are measured over this last stretch. */
+const WINDOW_MS = 5000;
+/** No ETA before this much of the run has passed… */
+const ETA_AFTER_MS = 5000;
+/** …nor before this share of the modules is done: earlier, one large module skews it. */
+const ETA_SHARE = 0.2;
+/** The bar's width in characters, brackets aside. */
+const BAR_WIDTH = 20;
 const CLEAR_LINE = "\r\x1b[K";
+/** Ends every style: the live line ends with it when colour is on. */
+const RESET = "\x1b[0m";
+/** A control sequence (a style, a line clear), which takes no columns. */
+// deno-lint-ignore no-control-regex
+const ESCAPE = /\x1b\[[0-9;?]*[A-Za-z]/g;
+
+/** What the run is doing, as the progress line names it. */
+type Phase = "fetching" | "installing" | "build list";
+
+/** A piece of the live line and its style. */
+interface Segment {
+  text: string;
+  style?: "dim";
+}
 
 /** Prints a prefetch run's progress and end; feed it every {@link ProgressEvent}. */
 export class Output {
   #o: OutputOptions;
   #started: number;
   #total = 0;
+  /** Modules finished, cancelled ones aside: the count the summary adds up to. */
   #done = 0;
+  /** Modules finished, cancelled ones included. */
+  #settled = 0;
   #bytes = 0;
   #inFlight = new Map<string, number>();
+  #installing = new Set<string>();
+  /** The counts at ticks within the window (and the one just before it), oldest first. */
+  #samples: { t: number; bytes: number; done: number }[] = [];
   #lineShown = false;
   #stopTimer?: () => void;
 
@@ -62,6 +92,7 @@ export class Output {
   constructor(options: OutputOptions) {
     this.#o = options;
     this.#started = options.clock.now();
+    this.#samples.push({ t: this.#started, bytes: 0, done: 0 });
   }
 
   /** Takes one progress event: counts it, and prints what it calls for. */
@@ -74,25 +105,46 @@ export class Output {
       case "start":
         this.#inFlight.set(`${event.path}@${event.version}`, this.#o.clock.now());
         break;
+      case "install":
+        this.#installing.add(`${event.path}@${event.version}`);
+        break;
       case "bytes":
         this.#bytes += event.bytes;
         break;
-      case "module":
-        this.#done++;
-        this.#inFlight.delete(`${event.record.path}@${event.record.version}`);
-        this.#moduleLine(event.record);
+      case "module": {
+        const id = `${event.record.path}@${event.record.version}`;
+        this.#settled++;
+        if (event.record.status !== "cancelled") this.#done++;
+        this.#inFlight.delete(id);
+        this.#installing.delete(id);
+        this.#moduleLine(event.record, event.stopsRun ?? false);
+      }
     }
   }
 
   /** Redraws the live line, or prints the plain progress line; the timer calls it. */
   #tick(): void {
-    if (this.#o.terminal) this.#draw();
-    else this.#o.stderr(`goprefetch: ${this.#status(", ", this.#o.clock.now())}\n`);
+    const now = this.#o.clock.now();
+    this.#samples.push({ t: now, bytes: this.#bytes, done: this.#done });
+    while (this.#samples.length > 1 && this.#samples[1].t <= now - WINDOW_MS) {
+      this.#samples.shift();
+    }
+    if (this.#o.terminal) this.#draw(now);
+    else this.#o.stderr(`goprefetch: ${this.#phase()}, ${this.#status(", ", now)}\n`);
   }
 
-  /** Clears the live line and prints warnings, the note and the summary (not under `-q`). */
+  /**
+   * Clears the live line and prints a dry run's listing (in go.sum order), then, unless under
+   * `-q`, warnings, the note and the summary.
+   */
   finish(report: PrefetchReport): void {
     this.close();
+    if (this.#o.dryRun) {
+      const listing = report.modules.filter((r) => r.status === "planned")
+        .map((r) => `${r.path}@${r.version} ${r.files.join(",")}\n`).join("");
+      if (this.#o.jsonOnStdout) this.#print(listing);
+      else this.#o.stdout(listing);
+    }
     if (this.#o.verbosity === 0) return;
     for (const w of report.warnings) {
       this.#o.stderr(`goprefetch: ${this.#style("yellow", "warning:")} ${w}\n`);
@@ -108,10 +160,14 @@ export class Output {
     this.#o.stderr(this.#summary(report) + "\n");
   }
 
-  /** Stops the timer and clears the live line; safe to call more than once. */
+  /**
+   * Stops the timer and clears the live line, drawn once more first so that the last line
+   * shows the counts the summary gives; safe to call more than once.
+   */
   close(): void {
     this.#stopTimer?.();
     this.#stopTimer = undefined;
+    if (this.#lineShown) this.#draw(this.#o.clock.now());
     this.#clear();
   }
 
@@ -124,14 +180,13 @@ export class Output {
     );
   }
 
-  #moduleLine(r: ModuleRecord): void {
+  #moduleLine(r: ModuleRecord, stopsRun: boolean): void {
     if (r.status === "failed") {
-      this.#print(`goprefetch: ${this.#style("red", "error:")} ${r.error}\n`);
-    } else if (this.#o.dryRun && r.status === "planned") {
-      const line = `${r.path}@${r.version} ${r.files.join(",")}\n`;
-      if (this.#o.jsonOnStdout) this.#print(line);
-      else this.#o.stdout(line);
-    } else if (this.#o.verbosity === 2) this.#print(moduleLine(r) + "\n");
+      const hint = stopsRun ? "; stopping the run (--continue-on-error keeps going)" : "";
+      this.#print(`goprefetch: ${this.#style("red", "error:")} ${r.error}${hint}\n`);
+    } else if (this.#o.verbosity === 2 && r.status !== "planned") {
+      this.#print(moduleLine(r) + "\n");
+    }
   }
 
   /** Prints a whole line to standard error; the live line is cleared, and the next tick redraws it. */
@@ -146,32 +201,70 @@ export class Output {
     this.#lineShown = false;
   }
 
-  #draw(): void {
-    const now = this.#o.clock.now();
-    const elapsed = now - this.#started;
-    const parts = [`goprefetch: ${this.#status("  ", now)}`, formatDuration(elapsed)];
-    if (this.#done > 0 && this.#done < this.#total) {
-      parts.push(`ETA ${formatDuration((elapsed * (this.#total - this.#done)) / this.#done)}`);
-    }
-    const slowest = this.#slowest(now);
-    let line = parts.join("  ");
+  /**
+   * `goprefetch: fetching [====>     ] 12/40 modules  8.1 MiB  2.0 MiB/s  0:04`, an ETA, and the
+   * slowest module dimmed if it fits; cut to the terminal's width, the style reset at the end.
+   */
+  #draw(now: number): void {
+    const parts = [
+      `goprefetch: ${this.#phase()} ${this.#bar()} ${this.#status("  ", now)}`,
+      formatDuration(now - this.#started),
+    ];
+    const eta = this.#eta(now);
+    if (eta !== undefined) parts.push(`ETA ${formatDuration(eta)}`);
+    const segments: Segment[] = [{ text: parts.join("  ") }];
     const width = Math.max(this.#o.columns() - 1, 20);
+    const slowest = this.#slowest(now);
     if (slowest) {
       const tail = `  slowest ${slowest.id} ${formatSeconds(slowest.ms)}`;
-      if (line.length + tail.length <= width) line += this.#style("dim", tail);
+      if (visibleWidth(segments[0].text + tail) <= width) {
+        segments.push({ text: tail, style: "dim" });
+      }
     }
-    if (line.length > width) line = line.slice(0, width);
-    this.#o.stderr(`\r${line}\x1b[K`);
+    const line = fitSegments(segments, width)
+      .map((seg) => seg.style ? this.#style(seg.style, seg.text) : seg.text).join("");
+    this.#o.stderr(`\r${line}${this.#o.color ? RESET : ""}\x1b[K`);
     this.#lineShown = true;
   }
 
-  /** `120/340 modules, 88.2 MiB, 31.0 MiB/s` with `sep` between the parts. */
+  /**
+   * Fetching while some unfinished module is not installing; installing while every unfinished
+   * module is; the build list once every module is done.
+   */
+  #phase(): Phase {
+    if (this.#total > 0 && this.#settled >= this.#total) return "build list";
+    return this.#total - this.#settled > this.#installing.size ? "fetching" : "installing";
+  }
+
+  /** `[=======>            ]`: the share of modules done. */
+  #bar(): string {
+    const share = this.#total > 0 ? Math.min(this.#done / this.#total, 1) : 0;
+    const filled = Math.floor(share * BAR_WIDTH);
+    const arrow = filled < BAR_WIDTH ? ">" : "";
+    return `[${"=".repeat(filled)}${arrow}${" ".repeat(BAR_WIDTH - filled - arrow.length)}]`;
+  }
+
+  /**
+   * Milliseconds left at the rate modules finished over the last {@link WINDOW_MS}; none before
+   * {@link ETA_AFTER_MS} have passed and {@link ETA_SHARE} of the modules are done.
+   */
+  #eta(now: number): number | undefined {
+    const left = this.#total - this.#done;
+    if (left <= 0 || now - this.#started < ETA_AFTER_MS) return undefined;
+    if (this.#done < this.#total * ETA_SHARE) return undefined;
+    const base = this.#samples[0];
+    const rate = (this.#done - base.done) / (now - base.t);
+    return rate > 0 ? left / rate : undefined;
+  }
+
+  /** `120/340 modules, 88.2 MiB, 31.0 MiB/s` (over the window) with `sep` between the parts. */
   #status(sep: string, now: number): string {
-    const seconds = (now - this.#started) / 1000;
+    const base = this.#samples[0];
+    const seconds = (now - base.t) / 1000;
     const parts = [
       `${this.#done}/${this.#total} modules`,
       formatBytes(this.#bytes),
-      `${formatBytes(seconds > 0 ? this.#bytes / seconds : 0)}/s`,
+      `${formatBytes(seconds > 0 ? (this.#bytes - base.bytes) / seconds : 0)}/s`,
     ];
     const slowest = this.#o.terminal ? undefined : this.#slowest(now);
     if (slowest && slowest.ms >= SLOW_MS) {
@@ -191,13 +284,17 @@ export class Output {
 
   #summary(report: PrefetchReport): string {
     const t = report.totals;
+    const kept = `${t.cached} already cached, ${t.skipped} skipped (private/direct)`;
+    if (report.settings.dryRun) {
+      return `goprefetch: dry run: ${t.planned} to fetch, ${kept}; nothing was fetched`;
+    }
     const failed = `${t.failed} failed`;
-    const head = report.settings.dryRun
-      ? `${t.planned} to fetch`
-      : `${t.fetched} fetched, ${t.cached} already cached, ${t.skipped} skipped (private/direct), ` +
-        (t.failed > 0 ? this.#style("red", failed) : failed);
+    const head = `${t.fetched} fetched, ${kept}, ` +
+      (t.failed > 0 ? this.#style("red", failed) : failed);
     const cancelled = t.cancelled > 0 ? `, ${t.cancelled} cancelled` : "";
-    return `goprefetch: ${head}${cancelled}; ${formatBytes(t.bytes)} in ${t.seconds.toFixed(1)} s`;
+    const interrupted = report.interrupted ? "interrupted: " : "";
+    return `goprefetch: ${interrupted}${head}${cancelled}; ${formatBytes(t.bytes)} in ` +
+      `${t.seconds.toFixed(1)} s`;
   }
 
   #style(format: "red" | "yellow" | "dim", text: string): string {
@@ -242,6 +339,27 @@ export function processOutputOptions(
 export function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string): void {
   const data = new TextEncoder().encode(text);
   for (let n = 0; n < data.length;) n += stream.writeSync(data.subarray(n));
+}
+
+/**
+ * The segments cut to `width` visible characters (escape codes take none), each whole or cut
+ * short before it is styled, so that no style is left open.
+ */
+function fitSegments(segments: Segment[], width: number): Segment[] {
+  const out: Segment[] = [];
+  let room = width;
+  for (const seg of segments) {
+    if (room <= 0) break;
+    const chars = [...seg.text.replace(ESCAPE, "")];
+    out.push({ ...seg, text: chars.slice(0, room).join("") });
+    room -= Math.min(chars.length, room);
+  }
+  return out;
+}
+
+/** The columns `text` takes on a terminal: its characters, escape codes aside. */
+export function visibleWidth(text: string): number {
+  return [...text.replace(ESCAPE, "")].length;
 }
 
 /** `-v`'s line for one module: status, module, size, time, proxy and retries. */

@@ -27,8 +27,9 @@ import {
 } from "./module_cache.ts";
 import { matchPrefixPatterns } from "./module_path.ts";
 import type { ProxyEntry } from "./proxy_list.ts";
-import type { BuildListReport, ModuleRecord, ProgressEvent } from "./report.ts";
+import type { BuildListReport, ModuleRecord, ProgressEvent, ReportWarning } from "./report.ts";
 import { MemoryBudget, Semaphore } from "./semaphore.ts";
+import { missingInfos } from "./warnings.ts";
 
 /** Everything a pipeline run needs; no defaults are read from the process here. */
 export interface PipelineOptions {
@@ -86,7 +87,9 @@ interface Context {
    */
   files: Semaphore;
   /** Called at a module's first failure: stops new work unless the run continues on error. */
-  failed: () => void;
+  failed: (record: ModuleRecord) => void;
+  /** The failed module that stopped the run, if one did. */
+  stoppedBy?: ModuleRecord;
 }
 
 /** Small file operations in flight at most, each holding two or three files open. */
@@ -99,7 +102,7 @@ export interface PipelineResult {
   /** The build list's `.info` files, when there was a build list to complete. */
   buildList?: BuildListReport;
   /** Build-list `.info` files not fetched, and go.mod files the build list could not read. */
-  warnings: string[];
+  warnings: ReportWarning[];
 }
 
 /**
@@ -131,8 +134,10 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     signal,
     zipSlots: new Semaphore(opts.concurrency),
     files: new Semaphore(FILE_OPS),
-    failed: () => {
-      if (!opts.continueOnError) stop.abort();
+    failed: (record) => {
+      if (opts.continueOnError || stop.signal.aborted) return;
+      ctx.stoppedBy = record;
+      stop.abort();
     },
   };
   const goMods = new Countdown(opts.modules.length);
@@ -142,7 +147,8 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     const infos = goMods.done.then(() => completeBuildList(ctx));
     const modules = await Promise.all(opts.modules.map(async (m, i) => {
       const record = await processModule(ctx, m, goMods.once(), turns.of(i));
-      opts.onProgress?.({ type: "module", record });
+      const stopsRun = ctx.stoppedBy === record ? { stopsRun: true } : {};
+      opts.onProgress?.({ type: "module", record, ...stopsRun });
       return record;
     }));
     return { modules, ...await infos };
@@ -231,7 +237,7 @@ async function processModule(
   };
   const fail = (e: unknown): ModuleRecord => {
     if (e instanceof LeftToGoError) return finish("direct");
-    ctx.failed();
+    ctx.failed(record);
     const message = (e as Error).message;
     const id = moduleKey(m);
     return finish("failed", message.startsWith(id) ? message : `${id}: ${message}`);
@@ -271,7 +277,7 @@ async function processModule(
       part?.catch((error) => {
         if (first) return;
         first = { error, own: !ctx.signal.aborted || error instanceof InstallError };
-        if (first.own && !(error instanceof LeftToGoError)) ctx.failed();
+        if (first.own && !(error instanceof LeftToGoError)) ctx.failed(record);
       });
     await Promise.all([
       goMod,
@@ -353,9 +359,12 @@ async function fetchAndInstallZip(
       umask: ctx.opts.umask,
       zip: { kind: "cached", treeInPlace: state.tree },
     };
+    const installing = () =>
+      ctx.opts.onProgress?.({ type: "install", path: m.path, version: m.version });
     if (state.hasZip) {
       await goMod;
       try {
+        installing();
         await ctx.pool.install(job);
         return;
       } catch {
@@ -382,6 +391,7 @@ async function fetchAndInstallZip(
       ? { kind: "bytes", bytes: body.bytes }
       : { kind: "tempFile", file: body.file };
     try {
+      installing();
       await ctx.pool.install(job);
     } finally {
       await ctx.client.discard(body);
@@ -420,16 +430,22 @@ async function completeBuildList(
     }
   }
   const report: BuildListReport = { modules: listed, infoFetched: 0, bytes: 0, retries: 0 };
-  const warnings: string[] = [];
+  const warnings: ReportWarning[] = [];
   if (unnamed.size > 0) {
-    warnings.push(
-      `The build list is incomplete: go.sum names no go.mod for ${[...unnamed].join(", ")}; ` +
-        'run "go mod tidy" to record them',
-    );
+    warnings.push({
+      kind: "other",
+      message: `The build list is incomplete: go.sum names no go.mod for ${
+        [...unnamed].join(", ")
+      }; run "go mod tidy" to record them`,
+    });
   }
   for (const dir of noGoModDirs) {
-    warnings.push(`The build list is incomplete: replacement directory ${dir} has no go.mod`);
+    warnings.push({
+      kind: "other",
+      message: `The build list is incomplete: replacement directory ${dir} has no go.mod`,
+    });
   }
+  const missing: { id: string; why: string }[] = [];
   await Promise.all([...queries.values()].map(async (m) => {
     if (zips.has(moduleKey(m)) || matchPrefixPatterns(gonoproxy, m.path)) return;
     const p = modulePaths(root, m.path, m.version);
@@ -445,15 +461,13 @@ async function completeBuildList(
       report.bytes += got.bytes;
       report.retries += got.retries;
     } catch (e) {
-      if (ctx.signal.aborted || e instanceof LeftToGoError) return;
+      if (ctx.signal.aborted) return;
       const id = moduleKey(m);
-      const why = (e as Error).message.replace(`${id}: `, "");
-      warnings.push(
-        `${id}: no .info fetched, so GOPROXY=off go list -m all will fail for it: ${why}`,
-      );
+      missing.push({ id, why: (e as Error).message.replace(`${id}: `, "") });
     }
   }));
-  return { buildList: report, warnings };
+  const missed = missingInfos(missing);
+  return { buildList: report, warnings: missed ? [...warnings, missed] : warnings };
 }
 
 /**

@@ -14,9 +14,10 @@ import { proxyAuthorization } from "./netrc.ts";
 import { runPipeline } from "./pipeline.ts";
 import { discoverProject, type Project, readSumFiles } from "./project.ts";
 import { parseProxyList, type ProxyEntry, redactUrl } from "./proxy_list.ts";
-import type { PrefetchReport, ProgressEvent } from "./report.ts";
+import type { PrefetchReport, ProgressEvent, ReportWarning } from "./report.ts";
 import { totalsOf } from "./report.ts";
 import { prefetchToolchain, wantedToolchain } from "./toolchain.ts";
+import { nothingPrefetched, warningDetails } from "./warnings.ts";
 
 /** goprefetch's version, as published. */
 export const VERSION = "0.1.0";
@@ -159,14 +160,23 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
       sumFiles: project.sumFiles,
     },
     warnings: project.vendored.map((v) => `${v.dir}: ${v.reason}, so its go.sum is left out`),
+    warningDetails: [],
     modules: [],
     totals: totalsOf([], 0),
   };
   if (project.vendor) {
     report.note = project.vendor;
+    report.warningDetails = warningDetails(report.warnings, []);
     return report;
   }
   if (goproxy === "") throw new SetupError(emptyGoproxy(env, host));
+  let received = 0;
+  const onBytes = (bytes: number) => {
+    received += bytes;
+    options.onProgress?.({ type: "bytes", bytes });
+  };
+  const onProgress = (event: ProgressEvent) =>
+    event.type === "bytes" ? onBytes(event.bytes) : options.onProgress?.(event);
   if (!options.dryRun) await createCacheDir(gomodcache);
   const vendored = project.vendored.map((v) => v.sumFile);
   const sum = loadSums(
@@ -194,6 +204,7 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
     memoryBudget: options.memoryBudget ?? MEMORY_BUDGET,
     dryRun: options.dryRun ?? false,
     signal: options.signal,
+    onBytes,
   });
   const result = await runPipeline({
     modules: [...sum.modules.values()],
@@ -212,18 +223,30 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
     dryRun: options.dryRun ?? false,
     continueOnError: options.continueOnError ?? false,
     signal: options.signal,
-    onProgress: options.onProgress,
+    onProgress,
   });
   report.modules = result.modules;
   report.buildList = result.buildList;
-  report.warnings.push(...result.warnings);
+  let structured: ReportWarning[] = result.warnings;
   if (toolchainRun) {
     const record = await toolchainRun;
     options.onProgress?.({ type: "module", record });
     report.modules.push(record);
   }
+  const nothing = nothingPrefetched(
+    report.modules,
+    proxies,
+    env.GONOPROXY,
+    options.dryRun ?? false,
+  );
+  if (nothing) {
+    structured = [nothing, ...structured.filter((w) => w.kind !== "build-list-info")];
+  }
+  report.warnings.push(...structured.map((w) => w.message));
+  report.warningDetails = warningDetails(report.warnings, structured);
+  if (options.signal?.aborted) report.interrupted = true;
   report.totals = totalsOf(report.modules, (performance.now() - started) / 1000);
-  report.totals.bytes += report.buildList?.bytes ?? 0;
+  report.totals.bytes = received;
   return report;
 }
 

@@ -62,9 +62,12 @@ export interface Totals {
   cancelled: number;
   /** Module versions a dry run would fetch. */
   planned: number;
-  /** Bytes downloaded. */
+  /**
+   * Bytes downloaded: every body byte received, also those of retried requests and of modules
+   * the run cancelled, as the progress line counts them.
+   */
   bytes: number;
-  /** Wall time in seconds. */
+  /** Wall time in seconds, rounded to milliseconds. */
   seconds: number;
 }
 
@@ -102,6 +105,31 @@ export interface BuildListReport {
   retries: number;
 }
 
+/**
+ * Why modules missing from the cache were not prefetched: GOPROXY is `direct` or `off`, they
+ * match GONOPROXY (or GOPRIVATE), or no proxy before `direct` has them.
+ */
+export type LeftToGoReason = "direct" | "off" | "gonoproxy" | "fallback";
+
+/**
+ * A warning with what a program needs to act on it; `message` is the text printed and listed in
+ * {@link PrefetchReport.warnings}:
+ * - `nothing-prefetched`: modules were missing from the cache and none was fetched; `modules`
+ *   counts them, `reasons` says how many were left for each reason;
+ * - `build-list-info`: the build list's `.info` files that could not be fetched, so
+ *   `GOPROXY=off go list -m all` fails for those modules (`path@version`, sorted);
+ * - `other`: any other warning, such as an unknown hash algorithm in go.sum.
+ */
+export type ReportWarning =
+  | {
+    kind: "nothing-prefetched";
+    message: string;
+    modules: number;
+    reasons: Partial<Record<LeftToGoReason, number>>;
+  }
+  | { kind: "build-list-info"; message: string; modules: string[] }
+  | { kind: "other"; message: string };
+
 /** The result of a prefetch run. */
 export interface PrefetchReport {
   /** goprefetch's version. */
@@ -112,6 +140,10 @@ export interface PrefetchReport {
   note?: string;
   /** Warnings, such as unknown hash algorithms in go.sum. */
   warnings: string[];
+  /** The same warnings, in the same order, with their kind and the modules they concern. */
+  warningDetails: ReportWarning[];
+  /** Set when the run was stopped by its signal (SIGINT, SIGTERM, or the library's abort). */
+  interrupted?: boolean;
   /** One record per module version named by go.sum, in go.sum order. */
   modules: ModuleRecord[];
   /** The build list's `.info` files (`GOPROXY=off go list -m all` needs them); not in dry runs. */
@@ -121,14 +153,16 @@ export interface PrefetchReport {
 }
 
 /**
- * Progress events: one `plan` (how many modules), then `start` as a module's work begins,
- * `bytes` as data arrives, and `module` (with its record) as each module finishes.
+ * Progress events, in order: one `plan`, then `start` as modules start, `install` as their zips
+ * go to the install workers, `bytes` as bodies arrive, and `module` as modules finish;
+ * `stopsRun` marks the failure that stops the run (without `continueOnError`).
  */
 export type ProgressEvent =
   | { type: "plan"; total: number }
   | { type: "start"; path: string; version: string }
+  | { type: "install"; path: string; version: string }
   | { type: "bytes"; bytes: number }
-  | { type: "module"; record: ModuleRecord };
+  | { type: "module"; record: ModuleRecord; stopsRun?: boolean };
 
 /** Adds up module records into totals. */
 export function totalsOf(records: ModuleRecord[], seconds: number): Totals {
@@ -140,7 +174,7 @@ export function totalsOf(records: ModuleRecord[], seconds: number): Totals {
     cancelled: 0,
     planned: 0,
     bytes: 0,
-    seconds,
+    seconds: Math.round(seconds * 1000) / 1000,
   };
   for (const r of records) {
     t.bytes += r.bytes;

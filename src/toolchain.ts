@@ -151,6 +151,8 @@ export interface ToolchainOptions {
   dryRun: boolean;
   /** Stops the work. */
   signal?: AbortSignal;
+  /** Called with each chunk's size as bodies arrive. */
+  onBytes?: (n: number) => void;
 }
 
 /**
@@ -275,6 +277,7 @@ async function install(
     budget: new MemoryBudget(db === undefined ? 0 : opts.memoryBudget),
     umask: opts.umask,
     signal,
+    onBytes: opts.onBytes,
   });
   await mkdirAll(p.atV);
   const tempFile = () => `${p.base}.zip${Math.floor(Math.random() * 1e9)}.tmp`;

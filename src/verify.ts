@@ -63,7 +63,7 @@ export async function runVerify(options: VerifyOptions, host: Host): Promise<Ver
   const workers = options.workers ?? defaultWorkers(jobs);
   report.modules = await inWorkers(jobs, workers);
   for (const m of report.modules) report.totals[m.status]++;
-  report.totals.seconds = (performance.now() - started) / 1000;
+  report.totals.seconds = Math.round(performance.now() - started) / 1000;
   return report;
 }
 

@@ -12,6 +12,7 @@ import { cachedGoMods } from "../src/module_cache.ts";
 import { type GoRun, runGo } from "./support/go.ts";
 import { runGoprefetch } from "./support/goprefetch.ts";
 import type { ModuleSpec } from "./support/modules.ts";
+import type { Fault } from "./support/proxy_server.ts";
 import { type ProxyProject, withProxyProject } from "./support/proxy_project.ts";
 
 const P = "example.com/bl/";
@@ -155,30 +156,83 @@ Deno.test("build list of a main module below go 1.17 loads the whole graph, as g
   });
 });
 
-Deno.test("build list: a .info the proxy lacks is a warning naming the module, not a failure", async () => {
-  await withProxyProject(
-    "goprefetch-buildlist-gone-",
-    GRAPH,
-    async (p) => {
-      const { tmp, root, project, env } = p;
-      await listWithGo(p, MAIN_GO_MOD, "1.21");
-      await Deno.remove(join(root, "example.com/bl/x/@v/v1.0.0.info"));
-      const report = join(tmp, "report.json");
+Deno.test("build list: a .info the proxy refuses (404, 410, 403, or 404 before direct) is one warning, not a failure", async () => {
+  let refuse: { status: number; ids: string[] } | undefined;
+  const fault: Fault = (_req, path) => {
+    const hit = refuse?.ids.some((id) => path === `/${id.replace("@", "/@v/")}.info`);
+    return hit
+      ? new Response(`refused with ${refuse!.status}\n`, { status: refuse!.status })
+      : undefined;
+  };
+  await withProxyProject("goprefetch-buildlist-gone-", GRAPH, async (p) => {
+    const { tmp, project, env, proxy } = p;
+    await listWithGo(p, MAIN_GO_MOD, "1.21");
+    const sum = await Deno.readTextFile(join(project, "go.sum"));
+    const input = { mains: [{ dir: project, goMod: parseGoMod(MAIN_GO_MOD, "go.mod") }] };
+    const infoOnly = ours(input, join(tmp, "cache-go")).infoQueries
+      .filter((q) => !sum.includes(`${q} h1:`)).map((q) => q.replace(" ", "@"));
+    assert.ok(infoOnly.includes(`${P}x@v1.0.0`) && infoOnly.length >= 5, infoOnly.join());
+    const x = `${P}x@v1.0.0`;
+    const sorted = [...infoOnly].sort();
+    const consequence = 'of the build list, so "GOPROXY=off go list -m all" will fail for';
+    const statusText: Record<number, string> = { 403: "Forbidden", 404: "Not Found", 410: "Gone" };
+    const cases: [number, string, string[], string][] = [
+      ...[404, 410, 403].map((status): [number, string, string[], string] => [
+        status,
+        proxy.url,
+        [x],
+        `No .info fetched for ${x} ${consequence} it: ${proxy.url}: ${status} ` +
+        `${statusText[status]}: refused with ${status}`,
+      ]),
+      [
+        404,
+        `${proxy.url},direct`,
+        [x],
+        `No .info fetched for ${x} ${consequence} it: not on any proxy before "direct"; ` +
+        "the go command fetches it itself",
+      ],
+      [
+        404,
+        proxy.url,
+        infoOnly,
+        `No .info fetched for ${sorted.length} modules of the build list (` +
+        `${sorted.slice(0, 3).join(", ")} and ${sorted.length - 3} more), so ` +
+        `"GOPROXY=off go list -m all" will fail for them: ${sorted[0]}: ${proxy.url}: ` +
+        "404 Not Found: refused with 404",
+      ],
+    ];
+    for (const [i, [status, goproxy, ids, message]] of cases.entries()) {
+      refuse = { status, ids };
+      const report = join(tmp, `report-${i}.json`);
       const run = await runGoprefetch(["--json", report, "."], {
         cwd: project,
-        env: env(join(tmp, "cache-b")),
+        env: env(join(tmp, `cache-${i}`), {}, goproxy),
       });
       assert.equal(run.code, 0, run.stderr);
-      const { warnings, totals } = JSON.parse(await Deno.readTextFile(report));
+      const { warnings, warningDetails, totals } = JSON.parse(await Deno.readTextFile(report));
       assert.equal(totals.failed, 0);
-      const gone = warnings.filter((w: string) => w.includes(`${P}x@v1.0.0`));
-      assert.equal(gone.length, 1, JSON.stringify(warnings));
-      assert.match(
-        gone[0],
-        /^example\.com\/bl\/x@v1\.0\.0: no \.info fetched, .*: http:\/\/127\.0\.0\.1:\d+: 404 /,
+      assert.equal(warnings.length, 1, JSON.stringify(warnings));
+      assert.equal(warnings[0], message);
+      assert.deepEqual(warningDetails, [
+        { kind: "build-list-info", message, modules: [...ids].sort() },
+      ]);
+      assert.equal(
+        run.stderr.split("\n").filter((l) => l.startsWith("goprefetch: warning: ")).join("\n"),
+        `goprefetch: warning: ${warnings[0]}`,
       );
-    },
-  );
+    }
+    refuse = undefined;
+    const report = join(tmp, "report-direct.json");
+    const direct = await runGoprefetch(["--json", report, "."], {
+      cwd: project,
+      env: env(join(tmp, "cache-0"), {}, "direct"),
+    });
+    assert.equal(direct.code, 0, direct.stderr);
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(report)).warnings, [
+      `No .info fetched for ${x} ${consequence} it: not on any proxy before "direct"; ` +
+      "the go command fetches it itself",
+    ], "GOPROXY=direct on the cache of the 404 run: nothing missing but that .info");
+  }, { fault });
 });
 
 Deno.test("build list of a workspace equals go list -m all, go.work replacements first", async () => {

@@ -134,7 +134,7 @@ Deno.test({
         ),
       );
       assert.equal(dryRun.code, 0, dryRun.stderr);
-      assert.match(dryRun.stdout + dryRun.stderr, /^goprefetch: 3 to fetch;/m);
+      assert.match(dryRun.stdout + dryRun.stderr, /^goprefetch: dry run: 3 to fetch, /m);
       assert.equal(cacheKey.code, 0, cacheKey.stderr);
       assert.match(cacheKey.stdout, /^[0-9a-f]{64}\n$/);
       assert.deepEqual(proxy.requests, [], "a run on a read-only cache made requests");

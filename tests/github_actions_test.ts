@@ -39,6 +39,7 @@ function report(modules: ModuleRecord[]): PrefetchReport {
       dryRun: false,
     },
     warnings: [],
+    warningDetails: [],
     modules,
     totals: totalsOf(modules, 2.5),
   };

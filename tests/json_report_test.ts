@@ -39,6 +39,7 @@ function assertReportShape(report: PrefetchReport): void {
     "settings",
     "tool",
     "totals",
+    "warningDetails",
     "warnings",
   ]);
   if (report.buildList) {
@@ -58,12 +59,13 @@ function assertReportShape(report: PrefetchReport): void {
   assert.equal(typeof s.concurrency, "number");
   assert.equal(typeof s.dryRun, "boolean");
   assert.ok(Array.isArray(report.warnings));
+  assert.deepEqual(report.warningDetails.map((w) => w.message), report.warnings);
   for (const m of report.modules) assertRecordShape(m);
   const t = report.totals;
   const count = (...statuses: string[]) =>
     report.modules.filter((m) => statuses.includes(m.status)).length;
   assert.deepEqual(
-    { ...t, seconds: 0 },
+    { ...t, seconds: 0, bytes: 0 },
     {
       fetched: count("fetched"),
       cached: count("cached"),
@@ -71,11 +73,20 @@ function assertReportShape(report: PrefetchReport): void {
       failed: count("failed"),
       cancelled: count("cancelled"),
       planned: count("planned"),
-      bytes: report.modules.reduce((n, m) => n + m.bytes, report.buildList?.bytes ?? 0),
+      bytes: 0,
       seconds: 0,
     },
   );
+  const recorded = report.modules.reduce((n, m) => n + m.bytes, report.buildList?.bytes ?? 0);
+  if (t.cancelled === 0 && report.modules.every((m) => m.retries === 0)) {
+    assert.equal(
+      t.bytes,
+      recorded,
+      "without retries or cancelled modules, every byte is a record's",
+    );
+  } else assert.ok(t.bytes >= recorded, "cancelled downloads count too");
   assert.ok(t.seconds >= 0);
+  assert.match(JSON.stringify(t.seconds), /^\d+(\.\d{1,3})?$/, "seconds rounded to milliseconds");
 }
 
 function assertRecordShape(m: ModuleRecord): void {

@@ -53,7 +53,7 @@ async function interrupt(
   const stderr = new TextDecoder().decode(out.stderr);
   assert.equal(out.code, code, stderr);
   assert.ok(performance.now() - started < 5000, "the run did not stop promptly");
-  assert.match(stderr, /goprefetch: \d+ fetched, \d+ already cached, .* \d+ failed/);
+  assert.match(stderr, /goprefetch: interrupted: \d+ fetched, \d+ already cached, .* \d+ failed/);
   return stderr;
 }
 

@@ -94,7 +94,8 @@ const CLI_TS = join(import.meta.dirname!, "..", "..", "cli.ts");
 /**
  * Runs `deno run <flags> cli.ts args…` in `cwd` with exactly `env` (default flags: `-A`), or
  * `entry` instead of cli.ts. With `pty`, the CLI runs under `script -qfec … /dev/null`, so its
- * standard streams are a pseudo-terminal, and `stdout` holds everything it wrote to either.
+ * standard streams are a pseudo-terminal (`columns` wide, set with `stty`, else the pty's
+ * default), and `stdout` holds everything it wrote to either.
  *
  * @example
  * ```ts
@@ -109,12 +110,14 @@ export async function runCli(
     flags?: string[];
     pty?: boolean;
     entry?: string;
+    columns?: number;
   },
 ): Promise<CliRun> {
   const entry = opts.entry ?? CLI_TS;
   const command = [Deno.execPath(), "run", "--quiet", ...opts.flags ?? ["-A"], entry, ...args];
+  const size = opts.columns === undefined ? "" : `stty cols ${opts.columns} rows 24 && `;
   const [program, ...rest] = opts.pty
-    ? ["script", "-qfec", command.map(shellQuote).join(" "), "/dev/null"]
+    ? ["script", "-qfec", size + command.map(shellQuote).join(" "), "/dev/null"]
     : command;
   const out = await new Deno.Command(program, {
     args: rest,
