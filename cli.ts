@@ -1,7 +1,7 @@
 /**
  * The goprefetch command line: parses arguments, checks permissions, wires the run to its
  * output (`src/output.ts`, `src/outcome.ts`), and turns the outcome into an exit code
- * (0 success, 1 a module failed, 2 usage, setup or permission error, 3 internal error).
+ * (0 success, 1 a module failed or a proxy could not be reached, 2 usage, setup or permission error, 3 internal error).
  *
  * @module
  */
@@ -54,10 +54,10 @@ Progress goes to stderr: one line redrawn in place on a terminal, else a line ev
 Under GitHub Actions, failures are also ::error:: commands and a summary is appended
 to $GITHUB_STEP_SUMMARY.
 
-Exit status: 0 success, 1 a module failed, 2 usage, setup or permission error (or the
---json file or step summary could not be written), 3 internal error (a bug: please
-report it; GOPREFETCH_DEBUG=1 prints its stack), 130 or 143 when stopped by SIGINT or
-SIGTERM (partial modules are removed first).
+Exit status: 0 success, 1 a module failed or a proxy could not be reached, 2 usage, setup
+or permission error (or the --json file or step summary could not be written), 3 internal
+error (a bug: please report it; GOPREFETCH_DEBUG=1 prints its stack), 130 or 143 when
+stopped by SIGINT or SIGTERM (partial modules are removed first).
 `;
 
 /** Runs the command line with the arguments `rawArgs`, as given; returns the exit code. */
@@ -156,7 +156,7 @@ async function prefetchMain(args: string[], sinks: Sinks): Promise<number> {
   }
   out.finish(report);
   const written = publish(report, sinks);
-  return signals.exitCode() ?? (report.totals.failed > 0 ? 1 : written ? 0 : 2);
+  return signals.exitCode() ?? (report.totals.failed > 0 || report.error ? 1 : written ? 0 : 2);
 }
 
 /** SIGINT and SIGTERM stop new work; the run then cleans up and reports as usual. */

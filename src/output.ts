@@ -93,6 +93,9 @@ export class Output {
   /** Clears the live line and prints warnings, the note and the summary (not under `-q`). */
   finish(report: PrefetchReport): void {
     this.close();
+    if (report.error) {
+      this.#o.stderr(`goprefetch: ${this.#style("red", "error:")} ${report.error}\n`);
+    }
     if (this.#o.verbosity === 0) return;
     for (const w of report.warnings) {
       this.#o.stderr(`goprefetch: ${this.#style("yellow", "warning:")} ${w}\n`);
