@@ -1,8 +1,9 @@
 /**
  * The goprefetch command line: parses arguments, checks permissions, wires the run to its
  * output (`src/output.ts`, `src/outcome.ts`), and turns the outcome into an exit code
- * (0 success, 1 a module failed, 2 usage, setup or permission error, 3 internal error).
- * `deno run -A cli.ts [OPTIONS] [PATH]` runs it, as does `mod.ts` run as a program.
+ * (0 success, 1 a module failed or a proxy could not be reached, 2 usage, setup or permission
+ * error, 3 internal error). `deno run -A cli.ts [OPTIONS] [PATH]` runs it, as does `mod.ts` run
+ * as a program.
  *
  * @module
  */
@@ -64,10 +65,10 @@ Progress goes to stderr: one line redrawn in place on a terminal, else a line ev
 Under GitHub Actions, failures are also ::error:: commands and a summary is appended
 to $GITHUB_STEP_SUMMARY.
 
-Exit status: 0 success, 1 a module failed, 2 usage, setup or permission error (or the
---json file or step summary could not be written), 3 internal error (a bug: please
-report it; GOPREFETCH_DEBUG=1 prints its stack), 130 or 143 when stopped by SIGINT or
-SIGTERM (partial modules are removed first).
+Exit status: 0 success, 1 a module failed or a proxy could not be reached, 2 usage, setup
+or permission error (or the --json file or step summary could not be written), 3 internal
+error (a bug: please report it; GOPREFETCH_DEBUG=1 prints its stack), 130 or 143 when
+stopped by SIGINT or SIGTERM (partial modules are removed first).
 `;
 
 const PREFETCH_OPTIONS = {
@@ -140,7 +141,7 @@ async function prefetchMain(args: string[], sinks: Sinks): Promise<number> {
   }
   out.finish(report);
   const written = publish(report, sinks);
-  return signals.exitCode() ?? (report.totals.failed > 0 ? 1 : written ? 0 : 2);
+  return signals.exitCode() ?? (report.totals.failed > 0 || report.error ? 1 : written ? 0 : 2);
 }
 
 /** The most requests in flight `-c` allows: each may hold a connection, a file descriptor. */

@@ -28,10 +28,12 @@ function escapeProperty(text: string): string {
  */
 export function errorCommands(failure: PrefetchReport | string): string {
   if (typeof failure === "string") return `::error title=goprefetch::${escapeData(failure)}\n`;
-  return failure.modules.filter((m) => m.status === "failed").map((m) =>
-    `::error title=${escapeProperty(`goprefetch: ${m.path}@${m.version}`)}::` +
-    `${escapeData(m.error ?? "failed")}\n`
-  ).join("");
+  const run = failure.error ? `::error title=goprefetch::${escapeData(failure.error)}\n` : "";
+  return run +
+    failure.modules.filter((m) => m.status === "failed").map((m) =>
+      `::error title=${escapeProperty(`goprefetch: ${m.path}@${m.version}`)}::` +
+      `${escapeData(m.error ?? "failed")}\n`
+    ).join("");
 }
 
 /**
@@ -69,8 +71,12 @@ export function stepSummary(outcome: PrefetchReport | string): string {
     );
   }
   const failed = outcome.modules.filter((m) => m.status === "failed");
-  if (failed.length > 0) {
-    lines.push("Failures:", "", ...failed.map((m) => `- ${quote(m.error ?? id(m))}`), "");
+  if (outcome.error || failed.length > 0) {
+    const errors = [
+      ...outcome.error ? [outcome.error] : [],
+      ...failed.map((m) => m.error ?? id(m)),
+    ];
+    lines.push("Failures:", "", ...errors.map((e) => `- ${quote(e)}`), "");
   }
   return lines.join("\n") + "\n";
 }

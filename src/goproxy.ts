@@ -2,9 +2,17 @@
  * The GOPROXY protocol client: walks the proxy list with go's fallback rules
  * (`,` only past 404/410, `|` past any error), speaks HTTP(S) and `file://`, retries
  * transient failures with backoff, watches every body for stalls, and keeps zip bodies
- * in memory only within a byte budget, spilling the rest to a temp file. Requests share
- * one HTTP client (one HTTP/2 connection per origin) until one of them fails at the
- * transport level; later requests then get a new one.
+ * in memory only within a byte budget, spilling the rest to a temp file.
+ *
+ * Connections are few and per origin (a proxy, or a host it redirects to): the first request
+ * to an origin opens its connection and the others wait for its response headers, then share
+ * it (HTTP/2) or open their own (HTTP/1.1, at most one per request in flight). Deno's fetch
+ * would otherwise open a connection for every request that starts before the first TLS
+ * handshake ends, as it learns only from ALPN that the connection could be shared. A
+ * connection that fails at the transport level is retired and replaced, at most
+ * {@link MAX_CONNECTIONS} per origin per run. An origin that cannot be connected to (a name
+ * that does not resolve, a certificate error, a blocked port; or a refused connection, past
+ * the retries) is unreachable for the rest of the run: {@link UnreachableError}.
  *
  * @module
  */
@@ -51,6 +59,31 @@ export class ProxyError extends Error {
     super(message);
     this.transient = opts.transient;
     this.retryAfter = opts.retryAfter;
+  }
+}
+
+/**
+ * A proxy that cannot be reached for the rest of the run: its name does not resolve, its
+ * certificate is not trusted, its TLS handshake fails, Deno's fetch blocks its port, or it
+ * refused connections past the retries. The message names the proxy, the cause and what to
+ * check, and does not name a module: it is the run's failure, not one module's.
+ */
+export class UnreachableError extends ProxyError {
+  override name = "UnreachableError";
+  /** The origin that could not be connected to: the proxy's, or a host it redirected to. */
+  readonly origin: string;
+  /** Why, e.g. `lookup nonexistent.invalid: no such host`. */
+  readonly reason: string;
+  /** What to check. */
+  readonly hint: string;
+
+  /** Creates the error; `proxy` is the GOPROXY entry it was reached through, if known. */
+  constructor(origin: string, reason: string, hint: string, proxy?: string) {
+    const via = proxy === undefined || proxy.startsWith(origin) ? "" : ` (redirected to ${origin})`;
+    super(`proxy ${proxy ?? origin} unreachable${via}: ${reason}; ${hint}`, { transient: false });
+    this.origin = origin;
+    this.reason = reason;
+    this.hint = hint;
   }
 }
 
@@ -103,7 +136,16 @@ interface Connection {
   client: Deno.HttpClient;
   users: number;
   retired: boolean;
+  /** Whether a response's headers came through it: requests may then share it. */
+  open: boolean;
 }
+
+/**
+ * HTTP clients (each one HTTP/2 connection, or a pool of HTTP/1.1 ones) one origin gets per
+ * run at most: the first and three replacements. Past that a failed connection stays in use,
+ * and Deno's fetch reconnects it if it was closed.
+ */
+const MAX_CONNECTIONS = 4;
 
 const MAX_REDIRECTS = 10;
 
@@ -121,7 +163,7 @@ const PRIORITY = { zip: 0, module: 1, background: 2 } as const;
 export class ProxyClient {
   #opts: ProxyClientOptions;
   #requests: Semaphore;
-  #shared: Connection | undefined;
+  #origins = new Map<string, Origin>();
 
   /** Creates a client. */
   constructor(opts: ProxyClientOptions) {
@@ -163,9 +205,23 @@ export class ProxyClient {
     else await Deno.remove(body.file).catch(() => {});
   }
 
-  /** Closes the shared HTTP client once the requests using it are done. */
+  /** Closes the HTTP clients once the requests using them are done. */
   close(): void {
-    if (this.#shared) this.#retire(this.#shared);
+    for (const origin of this.#origins.values()) origin.close();
+  }
+
+  /**
+   * The proxies found unreachable so far, one error each: a run whose GOPROXY went past them
+   * (`|`) warns of them, since every request to them failed.
+   */
+  unreachable(): UnreachableError[] {
+    return [...this.#origins.values()].flatMap((o) => o.failure ? [o.failure] : []);
+  }
+
+  #origin(url: URL): Origin {
+    let origin = this.#origins.get(url.origin);
+    if (!origin) this.#origins.set(url.origin, origin = new Origin(url, this.#opts.retries));
+    return origin;
   }
 
   async #tryProxies<T>(
@@ -209,10 +265,12 @@ export class ProxyClient {
         retries += err.retries ?? 0;
         const notExist = err instanceof NotExistError;
         remember(
-          new (notExist ? NotExistError : ProxyError)(
-            `${path}@${version}: ${base}: ${err.message}`,
-            { transient: false },
-          ),
+          err instanceof UnreachableError
+            ? new UnreachableError(err.origin, err.reason, err.hint, base)
+            : new (notExist ? NotExistError : ProxyError)(
+              `${path}@${version}: ${base}: ${err.message}`,
+              { transient: false },
+            ),
           notExist ? 0 : 1,
         );
         if (!entry.fallBackOnError && !notExist) break;
@@ -257,12 +315,13 @@ export class ProxyClient {
     for (let attempt = 0;; attempt++) {
       try {
         const body = await this.#requests.run(
-          () => this.#attempt(url, read, attempt > 0, auth),
+          () => this.#attempt(url, read, auth),
           priority,
         );
         return { body, retries: attempt };
       } catch (e) {
         if (this.#opts.signal.aborted) throw e;
+        if (e instanceof UnreachableError) throw e;
         const transient = e instanceof ProxyError && e.transient;
         if (!transient || attempt >= maxRetries) {
           if (transient && attempt > 0) {
@@ -276,28 +335,29 @@ export class ProxyClient {
   }
 
   /**
-   * One request. A first attempt goes through the shared client, a retry through a fresh
-   * one: a stalled HTTP/2 connection may stall again. A transport failure on the shared
-   * client (a stall, the deadline, a reset) retires it, so later requests do not wait out
-   * a dead connection. The stall watchdog runs from the start: it covers connecting and
-   * waiting for the headers as well as every gap between body chunks.
+   * One request, through the connection of each origin it goes to. A transport failure (a
+   * stall, the deadline, a reset) retires the connection it happened on, so that later
+   * requests and this one's retry do not wait out a dead connection. The stall watchdog runs
+   * from the start: it covers waiting for a connection and the headers as well as every gap
+   * between body chunks. An origin found unreachable cuts the attempts using it short.
    */
-  async #attempt<T>(
-    url: string,
-    read: BodyReader<T>,
-    fresh: boolean,
-    authorization?: string,
-  ): Promise<T> {
-    const connection = fresh ? newConnection(1, true) : this.#useShared();
+  async #attempt<T>(url: string, read: BodyReader<T>, authorization?: string): Promise<T> {
     const watchdog = new Watchdog(this.#opts.stallTimeoutMs);
+    const cut = new AbortController();
     const signal = AbortSignal.any([
       this.#opts.signal,
       watchdog.signal,
+      cut.signal,
       AbortSignal.timeout(this.#opts.requestTimeoutMs),
     ]);
-    let failed = false;
+    const leases: Lease[] = [];
+    const use = async (target: URL) => {
+      const lease = await this.#origin(target).acquire(signal, () => cut.abort());
+      leases.push(lease);
+      return lease;
+    };
     try {
-      const res = await this.#follow(url, signal, watchdog, connection.client, authorization);
+      const res = await this.#follow(url, signal, watchdog, use, authorization);
       const length = res.headers.has("content-encoding")
         ? undefined
         : numberOrUndefined(res.headers.get("content-length"));
@@ -308,33 +368,23 @@ export class ProxyClient {
       };
       return await read(new ByteBody(res.body, feed, signal), length);
     } catch (e) {
-      failed = !(e instanceof ProxyError || e instanceof NotExistError || e instanceof LocalError);
+      const failed = leases.find((l) => l.origin.failure);
+      if (failed && !this.#opts.signal.aborted) throw failed.origin.failure;
+      const transport = !(e instanceof ProxyError || e instanceof NotExistError ||
+        e instanceof LocalError);
+      if (transport && !this.#opts.signal.aborted) leases.at(-1)?.failed();
       throw classify(e, signal, this.#opts.requestTimeoutMs, watchdog, this.#opts.signal);
     } finally {
       watchdog.stop();
-      connection.users--;
-      if (connection.retired || (failed && !this.#opts.signal.aborted)) this.#retire(connection);
+      for (const lease of leases) lease.release();
     }
-  }
-
-  #useShared(): Connection {
-    this.#shared ??= newConnection(0, false);
-    this.#shared.users++;
-    return this.#shared;
-  }
-
-  /** Takes `connection` out of use, closing it once nothing uses it. */
-  #retire(connection: Connection): void {
-    if (connection === this.#shared) this.#shared = undefined;
-    connection.retired = true;
-    if (connection.users === 0) connection.client.close();
   }
 
   async #follow(
     url: string,
     signal: AbortSignal,
     watchdog: Watchdog,
-    client: Deno.HttpClient,
+    use: (origin: URL) => Promise<Lease>,
     authorization?: string,
   ): Promise<Response> {
     let current = new URL(url);
@@ -344,13 +394,25 @@ export class ProxyClient {
     for (let hop = 0;; hop++) {
       const headers = new Headers();
       if (auth && current.origin === origin) headers.set("authorization", auth);
-      const res = await fetch(current, { headers, signal, redirect: "manual", client })
-        .catch((e) => {
-          if (!(e instanceof Deno.errors.NotCapable)) throw e;
+      const lease = await use(current);
+      const res = await fetch(current, {
+        headers,
+        signal,
+        redirect: "manual",
+        client: lease.client,
+      }).catch((e) => {
+        if (e instanceof Deno.errors.NotCapable) {
           const host = `${current.hostname}:${current.port || defaultPort(current)}`;
           const why = hop === 0 ? `Requires net access to "${host}"` : "the proxy redirected there";
           throw new LocalError(`needs --allow-net=${host} (${why})`);
-        });
+        }
+        const failure = connectFailure(e, current);
+        if (!failure) throw e;
+        lease.settle(failure);
+        throw lease.origin.failure ??
+          new ProxyError(failure.cause, { transient: !failure.permanent });
+      });
+      lease.settle();
       watchdog.headersArrived();
       if (res.status >= 300 && res.status < 400 && res.headers.has("location")) {
         await res.body?.cancel();
@@ -482,8 +544,223 @@ async function writing<T>(file: string, step: () => Promise<T>): Promise<T> {
   }
 }
 
-function newConnection(users: number, retired: boolean): Connection {
-  return { client: Deno.createHttpClient({}), users, retired };
+/** A request's use of one origin's connection, from {@link Origin.acquire}. */
+interface Lease {
+  origin: Origin;
+  client: Deno.HttpClient;
+  /**
+   * Reports that the request's response headers came, or that it could not connect (with the
+   * failure). Only the first call counts; releasing an unsettled lease settles it as neither.
+   */
+  settle(failure?: ConnectFailure): void;
+  /** The request failed at the transport level: the connection is retired. */
+  failed(): void;
+  /** The request is done with the connection. */
+  release(): void;
+}
+
+/**
+ * The connections of one origin. The first request opens a connection, and the others wait
+ * until its response headers arrive (then share it) or it fails (then the next one opens it).
+ * Connect failures in a row back off as retries do, and make the origin unreachable when they
+ * are permanent or outlast the retries.
+ */
+class Origin {
+  readonly name: string;
+  failure: UnreachableError | undefined;
+  #retries: number;
+  #current: Connection | undefined;
+  #made = 0;
+  #opening = false;
+  #wake = new Set<() => void>();
+  #onFail = new Set<() => void>();
+  #connectFailures = 0;
+  #retryAt = 0;
+
+  constructor(url: URL, retries: number) {
+    this.name = url.origin;
+    this.#retries = retries;
+  }
+
+  /** A lease on the connection, once one may be used; `onFail` runs if the origin fails meanwhile. */
+  async acquire(signal: AbortSignal, onFail: () => void): Promise<Lease> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      signal.throwIfAborted();
+      if (!this.#opening) {
+        this.#current ??= this.#connection();
+        const connection = this.#current;
+        if (connection.open) return this.#lease(connection, false, onFail);
+        this.#opening = true;
+        const wait = this.#retryAt - performance.now();
+        if (wait > 0) {
+          try {
+            await sleep(wait, signal);
+          } catch (e) {
+            this.#opened();
+            throw e;
+          }
+        }
+        if (this.failure) {
+          this.#opened();
+          continue;
+        }
+        return this.#lease(this.#current ?? connection, true, onFail);
+      }
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.#wake.delete(done);
+          signal.removeEventListener("abort", done);
+          resolve();
+        };
+        this.#wake.add(done);
+        signal.addEventListener("abort", done, { once: true });
+      });
+    }
+  }
+
+  /** Closes every connection once the requests using it are done. */
+  close(): void {
+    if (this.#current) this.#retire(this.#current, true);
+  }
+
+  #connection(): Connection {
+    this.#made++;
+    return { client: Deno.createHttpClient({}), users: 0, retired: false, open: false };
+  }
+
+  #lease(connection: Connection, opener: boolean, onFail: () => void): Lease {
+    connection.users++;
+    this.#onFail.add(onFail);
+    let settled = false;
+    let released = false;
+    return {
+      origin: this,
+      client: connection.client,
+      settle: (failure) => {
+        if (settled) return;
+        settled = true;
+        if (failure) {
+          connection.open = false;
+          this.#connectFailed(failure);
+        } else {
+          connection.open = true;
+          this.#connectFailures = 0;
+        }
+        if (opener) this.#opened();
+      },
+      failed: () => this.#retire(connection),
+      release: () => {
+        if (released) return;
+        released = true;
+        if (!settled && opener) this.#opened();
+        settled = true;
+        this.#onFail.delete(onFail);
+        connection.users--;
+        if (connection.retired && connection.users === 0) connection.client.close();
+      },
+    };
+  }
+
+  /** The opener is done: the waiting requests go on. */
+  #opened(): void {
+    this.#opening = false;
+    for (const wake of [...this.#wake]) wake();
+  }
+
+  #connectFailed(failure: ConnectFailure): void {
+    this.#connectFailures++;
+    if (failure.permanent || this.#connectFailures > this.#retries) {
+      this.failure = new UnreachableError(this.name, failure.cause, failure.hint);
+      for (const cut of [...this.#onFail]) cut();
+    } else this.#retryAt = performance.now() + backoffMs(this.#connectFailures - 1);
+  }
+
+  /**
+   * Takes `connection` out of use, closing it once nothing uses it; the next request opens a
+   * new one, unless the origin has had its {@link MAX_CONNECTIONS} (or `always`, at the end).
+   */
+  #retire(connection: Connection, always = false): void {
+    if (connection.retired) return;
+    if (connection === this.#current) {
+      if (!always && this.#made >= MAX_CONNECTIONS) return;
+      this.#current = undefined;
+    }
+    connection.retired = true;
+    if (connection.users === 0) connection.client.close();
+  }
+}
+
+/** Why a request could not connect, from Deno's fetch error; go's wording where it has one. */
+interface ConnectFailure {
+  cause: string;
+  hint: string;
+  /** Trying again cannot help: the name does not resolve, TLS fails, the port is blocked. */
+  permanent: boolean;
+}
+
+/**
+ * The connect failure behind a fetch error, or undefined when the request got past
+ * connecting. Deno's fetch throws `TypeError: fetch failed` whose `cause` reads, e.g.,
+ * `error sending request for url (…): client error (Connect): dns error: …`.
+ */
+export function connectFailure(e: unknown, url: URL): ConnectFailure | undefined {
+  const message = errorMessage(e);
+  const hostPort = `${url.hostname}:${url.port || defaultPort(url)}`;
+  const blocked = /Requests to port (\d+) are blocked/.exec(message);
+  if (blocked) {
+    return {
+      cause: `port ${blocked[1]} is blocked by Deno's fetch`,
+      hint: "serve the proxy on another port",
+      permanent: true,
+    };
+  }
+  const connect = /client error \(Connect\): (.*)$/s.exec(message)?.[1].trim();
+  if (connect === undefined) return undefined;
+  const dns = /^dns error: (.*)$/s.exec(connect);
+  if (dns) {
+    const temporary = /temporary|try again/i.test(dns[1]);
+    return {
+      cause: `lookup ${url.hostname}: ` +
+        (temporary
+          ? dns[1].replace(/^failed to lookup address information: /, "")
+          : "no such host"),
+      hint: "check the host name in GOPROXY and this machine's DNS",
+      permanent: !temporary,
+    };
+  }
+  const tcp = /^tcp connect error: (.*?)(?: \(os error \d+\))?$/s.exec(connect);
+  if (tcp) {
+    return {
+      cause: `dial tcp ${hostPort}: ${tcp[1].toLowerCase()}`,
+      hint: "check that the proxy is running and that GOPROXY names its host and port",
+      permanent: false,
+    };
+  }
+  const certificate = /^invalid peer certificate: (.*)$/s.exec(connect);
+  if (certificate) {
+    return {
+      cause: `TLS certificate of ${hostPort} not accepted: ${certificate[1]}`,
+      hint: "a proxy with a private CA needs DENO_CERT=<its CA file> " +
+        "(or DENO_TLS_CA_STORE=system to use the system's CAs)",
+      permanent: true,
+    };
+  }
+  return {
+    cause: `TLS handshake with ${hostPort} failed: ${connect}`,
+    hint: "check that the proxy speaks https on this port",
+    permanent: true,
+  };
+}
+
+/** The innermost message of an error: Deno's fetch puts the useful one in `cause`. */
+function errorMessage(e: unknown): string {
+  let message = e instanceof Error ? e.message : String(e);
+  for (let c = (e as Error)?.cause, depth = 0; c instanceof Error && depth < 4; depth++) {
+    message = c.message;
+    c = c.cause;
+  }
+  return message;
 }
 
 function defaultPort(url: URL): string {
@@ -581,7 +858,8 @@ function classify(
       transient: true,
     });
   }
-  return new ProxyError((e as Error).message ?? String(e), { transient: true });
+  const message = errorMessage(e).replace(/^error sending request for url \([^)]*\): /, "");
+  return new ProxyError(message, { transient: true });
 }
 
 async function errorText(res: Response): Promise<string> {

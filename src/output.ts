@@ -139,6 +139,9 @@ export class Output {
    */
   finish(report: PrefetchReport): void {
     this.close();
+    if (report.error) {
+      this.#o.stderr(`goprefetch: ${this.#style("red", "error:")} ${report.error}\n`);
+    }
     if (this.#o.dryRun) {
       const listing = report.modules.filter((r) => r.status === "planned")
         .map((r) => `${r.path}@${r.version} ${r.files.join(",")}\n`).join("");

@@ -8,7 +8,13 @@
 import { type BuildListInput, computeBuildList } from "./build_list.ts";
 import { hashGoMod } from "./dirhash.ts";
 import { moduleKey, type ModuleVersion } from "./go_mod.ts";
-import { type Fetched, LeftToGoError, ProxyClient, type ZipBody } from "./goproxy.ts";
+import {
+  type Fetched,
+  LeftToGoError,
+  ProxyClient,
+  UnreachableError,
+  type ZipBody,
+} from "./goproxy.ts";
 import type { ModuleSums } from "./gosum.ts";
 import { canonicalInfo } from "./info.ts";
 import type { InstallJob } from "./installer.ts";
@@ -90,6 +96,11 @@ interface Context {
   failed: (record: ModuleRecord) => void;
   /** The failed module that stopped the run, if one did. */
   stoppedBy?: ModuleRecord;
+  /**
+   * Called when a proxy the run may not go past cannot be reached: the run's failure, not the
+   * module's. The first is kept, and the run stops even with `continueOnError`.
+   */
+  unreachable: (e: UnreachableError) => void;
 }
 
 /** Small file operations in flight at most, each holding two or three files open. */
@@ -101,8 +112,13 @@ export interface PipelineResult {
   modules: ModuleRecord[];
   /** The build list's `.info` files, when there was a build list to complete. */
   buildList?: BuildListReport;
-  /** Build-list `.info` files not fetched, and go.mod files the build list could not read. */
+  /**
+   * Build-list `.info` files not fetched, go.mod files the build list could not read, and
+   * proxies that could not be reached but that GOPROXY went past (`|`).
+   */
   warnings: ReportWarning[];
+  /** The proxy that could not be reached, which ended the run. */
+  error?: string;
 }
 
 /**
@@ -139,7 +155,12 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       ctx.stoppedBy = record;
       stop.abort();
     },
+    unreachable: (e) => {
+      error ??= e;
+      stop.abort();
+    },
   };
+  let error: UnreachableError | undefined;
   const goMods = new Countdown(opts.modules.length);
   const turns = new Turns(opts.modules.length);
   opts.onProgress?.({ type: "plan", total: opts.modules.length });
@@ -151,7 +172,16 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       opts.onProgress?.({ type: "module", record, ...stopsRun });
       return record;
     }));
-    return { modules, ...await infos };
+    const { buildList, warnings } = await infos;
+    for (const e of client.unreachable()) {
+      if (error?.origin !== e.origin) {
+        warnings.push({
+          kind: "other",
+          message: `${e.message}; GOPROXY went past it to the next proxy`,
+        });
+      }
+    }
+    return { modules, buildList, warnings, ...error && { error: error.message } };
   } finally {
     ctx.pool.close();
     client.close();
@@ -237,6 +267,10 @@ async function processModule(
   };
   const fail = (e: unknown): ModuleRecord => {
     if (e instanceof LeftToGoError) return finish("direct");
+    if (e instanceof UnreachableError) {
+      ctx.unreachable(e);
+      return finish("cancelled");
+    }
     ctx.failed(record);
     const message = (e as Error).message;
     const id = moduleKey(m);
@@ -277,7 +311,8 @@ async function processModule(
       part?.catch((error) => {
         if (first) return;
         first = { error, own: !ctx.signal.aborted || error instanceof InstallError };
-        if (first.own && !(error instanceof LeftToGoError)) ctx.failed(record);
+        if (error instanceof UnreachableError) ctx.unreachable(error);
+        else if (first.own && !(error instanceof LeftToGoError)) ctx.failed(record);
       });
     await Promise.all([
       goMod,
@@ -461,6 +496,7 @@ async function completeBuildList(
       report.bytes += got.bytes;
       report.retries += got.retries;
     } catch (e) {
+      if (e instanceof UnreachableError) ctx.unreachable(e);
       if (ctx.signal.aborted) return;
       const id = moduleKey(m);
       missing.push({ id, why: (e as Error).message.replace(`${id}: `, "") });

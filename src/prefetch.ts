@@ -228,8 +228,13 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
   report.modules = result.modules;
   report.buildList = result.buildList;
   let structured: ReportWarning[] = result.warnings;
+  if (result.error) report.error = result.error;
   if (toolchainRun) {
     const record = await toolchainRun;
+    if (result.error && record.error?.endsWith(result.error)) {
+      record.status = "cancelled";
+      delete record.error;
+    }
     options.onProgress?.({ type: "module", record });
     report.modules.push(record);
   }

@@ -144,6 +144,12 @@ export interface PrefetchReport {
   warningDetails: ReportWarning[];
   /** Set when the run was stopped by its signal (SIGINT, SIGTERM, or the library's abort). */
   interrupted?: boolean;
+  /**
+   * What failed the run as a whole rather than any one module: a proxy that could not be
+   * reached (`proxy URL unreachable: cause; what to check`). The run stopped there, and the
+   * modules it had not finished are `cancelled`. Absent when no such error happened.
+   */
+  error?: string;
   /** One record per module version named by go.sum, in go.sum order. */
   modules: ModuleRecord[];
   /** The build list's `.info` files (`GOPROXY=off go list -m all` needs them); not in dry runs. */
