@@ -394,6 +394,7 @@ export class ProxyClient {
     for (let hop = 0;; hop++) {
       const headers = new Headers();
       if (auth && current.origin === origin) headers.set("authorization", auth);
+      requireNet(current, hop);
       const lease = await use(current);
       const res = await fetch(current, {
         headers,
@@ -401,11 +402,6 @@ export class ProxyClient {
         redirect: "manual",
         client: lease.client,
       }).catch((e) => {
-        if (e instanceof Deno.errors.NotCapable) {
-          const host = `${current.hostname}:${current.port || defaultPort(current)}`;
-          const why = hop === 0 ? `Requires net access to "${host}"` : "the proxy redirected there";
-          throw new LocalError(`needs --allow-net=${host} (${why})`);
-        }
         const failure = connectFailure(e, current);
         if (!failure) throw e;
         lease.settle(failure);
@@ -761,6 +757,17 @@ function errorMessage(e: unknown): string {
     c = c.cause;
   }
   return message;
+}
+
+/**
+ * Fails with a {@link LocalError} when `--allow-net` leaves out `url`'s host, checked before the
+ * request so that Deno never prompts for it on a terminal (a redirect may lead anywhere).
+ */
+function requireNet(url: URL, hop: number): void {
+  const host = `${url.hostname}:${url.port || defaultPort(url)}`;
+  if (Deno.permissions.querySync({ name: "net", host }).state === "granted") return;
+  const why = hop === 0 ? `Requires net access to "${host}"` : "the proxy redirected there";
+  throw new LocalError(`needs --allow-net=${host} (${why})`);
 }
 
 function defaultPort(url: URL): string {

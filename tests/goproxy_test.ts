@@ -281,6 +281,16 @@ Deno.test("a redirect to a host --allow-net leaves out fails at once, naming the
       assert.equal(asked, 1, `${m.path}: the zip was asked for ${asked} times`);
     }
     assert.deepEqual(second.requests, [], "the denied host was reached");
+    const tty = await runCli(["--continue-on-error", "."], {
+      cwd: box.project,
+      env: box.env(),
+      flags,
+      pty: true,
+    });
+    assert.equal(tty.code, 1, tty.stdout);
+    assert.ok(!tty.stdout.includes("Deno requests"), `a prompt on a terminal:\n${tty.stdout}`);
+    assert.match(tty.stdout, /needs --allow-net=\S+ \(the proxy redirected there\)/);
+    assert.deepEqual(second.requests, [], "the denied host was reached from a terminal");
   } finally {
     await second.close();
     await box.remove();
