@@ -19,8 +19,7 @@
 import { ByteBody } from "./byte_body.ts";
 import { writeAll } from "./module_cache.ts";
 import { escapePath, escapeVersion } from "./module_path.ts";
-import type { ProxyEntry } from "./proxy_list.ts";
-import { redactUrl } from "./proxy_list.ts";
+import { firstKind, type ProxyEntry, redactUrl } from "./proxy_list.ts";
 import { type MemoryBudget, Semaphore } from "./semaphore.ts";
 import { MAX_ZIP_FILE } from "./zip_rules.ts";
 
@@ -242,15 +241,10 @@ export class ProxyClient {
       if (entry.kind !== "url") {
         if (entry.kind === "noproxy") continue;
         if (entry.kind === "off") {
-          remember(
-            new NotExistError(`${path}@${version}: module lookup disabled by GOPROXY=off`),
-            0,
-          );
+          remember(endOfList("off", path, version), 0);
           break;
         }
-        throw new LeftToGoError(
-          `${path}@${version}: not on any proxy before "direct"; the go command fetches it itself`,
-        );
+        throw endOfList("direct", path, version);
       }
       const base = redactUrl(entry.url);
       try {
@@ -757,6 +751,24 @@ function errorMessage(e: unknown): string {
     c = c.cause;
   }
   return message;
+}
+
+/**
+ * The error a fetch of `path@version` ends with before any request, when the proxy list begins
+ * with `direct` (a {@link LeftToGoError}) or `off` (a {@link NotExistError}): what a dry run
+ * reports instead of planning a fetch. Undefined when a proxy comes first.
+ */
+export function unproxied(entries: ProxyEntry[], path: string, version: string): Error | undefined {
+  const kind = firstKind(entries);
+  return kind === "url" ? undefined : endOfList(kind, path, version);
+}
+
+function endOfList(kind: "direct" | "off", path: string, version: string): Error {
+  return kind === "off"
+    ? new NotExistError(`${path}@${version}: module lookup disabled by GOPROXY=off`)
+    : new LeftToGoError(
+      `${path}@${version}: not on any proxy before "direct"; the go command fetches it itself`,
+    );
 }
 
 /**

@@ -288,10 +288,11 @@ export class Output {
   #summary(report: PrefetchReport): string {
     const t = report.totals;
     const kept = `${t.cached} already cached, ${t.skipped} skipped (private/direct)`;
-    if (report.settings.dryRun) {
-      return `goprefetch: dry run: ${t.planned} to fetch, ${kept}; nothing was fetched`;
-    }
     const failed = `${t.failed} failed`;
+    if (report.settings.dryRun) {
+      const failing = t.failed > 0 ? `, ${this.#style("red", failed)}` : "";
+      return `goprefetch: dry run: ${t.planned} to fetch, ${kept}${failing}; nothing was fetched`;
+    }
     const head = `${t.fetched} fetched, ${kept}, ` +
       (t.failed > 0 ? this.#style("red", failed) : failed);
     const cancelled = t.cancelled > 0 ? `, ${t.cancelled} cancelled` : "";

@@ -12,6 +12,7 @@ import {
   type Fetched,
   LeftToGoError,
   ProxyClient,
+  unproxied,
   UnreachableError,
   type ZipBody,
 } from "./goproxy.ts";
@@ -294,7 +295,11 @@ async function processModule(
     }
     if (record.zip && !needZip) checkZiphash(m, p, state.ziphash!);
     if (record.files.length === 0) return finish("cached");
-    if (ctx.opts.dryRun) return finish("planned");
+    if (ctx.opts.dryRun) {
+      const left = unproxied(ctx.opts.proxies, m.path, m.version);
+      if (left) throw left;
+      return finish("planned");
+    }
     await ctx.files.run(() => mkdirAll(p.atV));
     const goMod = needMod ? fetchGoMod(ctx, m, p, record) : Promise.resolve();
     goMod.finally(goModSettled).catch(() => {});

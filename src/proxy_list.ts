@@ -64,6 +64,20 @@ export function parseProxyList(goproxy: string, gonoproxy: string): ProxyEntry[]
 }
 
 /**
+ * What the go command tries first for a module that GONOPROXY leaves to the list: a proxy
+ * (`url`), the module's own origin (`direct`), or nothing (`off`).
+ *
+ * @example
+ * ```ts
+ * firstKind(parseProxyList("direct", "")); // "direct"
+ * ```
+ */
+export function firstKind(entries: ProxyEntry[]): "url" | "direct" | "off" {
+  const kind = entries.find((e) => e.kind !== "noproxy")?.kind;
+  return kind === "direct" || kind === "off" ? kind : "url";
+}
+
+/**
  * Removes the `user:password@` part of a URL, for logs and error messages.
  *
  * @example

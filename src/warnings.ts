@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ProxyEntry } from "./proxy_list.ts";
+import { firstKind, type ProxyEntry } from "./proxy_list.ts";
 import type { LeftToGoReason, ModuleRecord, ReportWarning } from "./report.ts";
 
 /** Module versions named in a warning before "and N more". */
@@ -23,7 +23,7 @@ export function nothingPrefetched(
   gonoproxy: string,
   dryRun: boolean,
 ): ReportWarning | undefined {
-  const head = proxies.find((e) => e.kind !== "noproxy")?.kind;
+  const head = firstKind(proxies);
   const reasons: Partial<Record<LeftToGoReason, number>> = {};
   let missing = 0;
   for (const r of records) {

@@ -59,6 +59,9 @@ Deno.test("warnings: GOPROXY=direct prefetches nothing, exits 0, and says so onc
       "goprefetch: warning: Nothing would be prefetched: GOPROXY=direct leaves the 3 modules " +
       "missing from the cache to the go command",
     ]);
+    assert.deepEqual(dry.report.modules.map((m) => m.status), ["direct", "direct", "direct"]);
+    assert.equal(dry.report.totals.planned, 0, "a dry run plans what GOPROXY=direct skips");
+    assert.equal(dry.report.totals.skipped, 3);
   });
 });
 
@@ -73,6 +76,17 @@ Deno.test("warnings: GOPROXY=off on an empty cache fails as before, and says not
       modules: 3,
       reasons: { off: 3 },
     });
+    const dry = await runCli(["--dry-run", "."], {
+      cwd: box.project,
+      env: box.env({ NO_COLOR: "1", GOPROXY: "off" }),
+    });
+    assert.equal(dry.code, 1, "a dry run fails where the run would");
+    assert.match(dry.stderr, /^goprefetch: error: \S+: module lookup disabled by GOPROXY=off;/m);
+    assert.match(
+      dry.stderr,
+      /^goprefetch: dry run: 0 to fetch, .*, 1 failed; nothing was fetched$/m,
+    );
+    assert.equal(dry.stdout, "", "nothing is listed as to fetch");
   });
 });
 
