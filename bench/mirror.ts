@@ -3,7 +3,8 @@
  * project's module downloaded at a pinned version), and a GOMODCACHE filled by the go command
  * with everything that go.sum names, whose `cache/download` is a GOPROXY tree. Mirrors live
  * outside the repository, under `${XDG_CACHE_HOME:-$HOME/.cache}/goprefetch-bench/`, and are
- * built once: later runs are offline.
+ * built once: later runs are offline. A lock file per set under the mirror root keeps two
+ * bench runs started at once from building the same mirror over each other.
  *
  * Run on its own to build every mirror: `deno run -A bench/mirror.ts [set...]`.
  *
@@ -116,26 +117,71 @@ export function readSum(text: string): SumEntry[] {
 export async function ensureMirror(set: ModuleSet, log: (s: string) => void): Promise<Mirror> {
   const dir = join(mirrorRoot(), set.name);
   const ready = join(dir, "ready.json");
+  const current = await readMirror(ready);
+  if (current?.buildListInfo) return current;
+  return await withLock(join(mirrorRoot(), `${set.name}.lock`), log, async () => {
+    const mirror = await readMirror(ready);
+    if (mirror?.buildListInfo) return mirror;
+    if (mirror) {
+      await addBuildListInfo(mirror, dir, log);
+      await Deno.writeTextFile(ready, JSON.stringify(mirror, null, 1));
+      return mirror;
+    }
+    log(`mirror ${set.name}: building in ${dir} (downloads through the Go module proxy)`);
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await Deno.mkdir(dir, { recursive: true });
+    const built = await buildMirror(set, dir, log);
+    await Deno.writeTextFile(ready, JSON.stringify(built, null, 1));
+    log(
+      `mirror ${set.name}: ready, ${built.zipModules} zips, ${
+        (built.bytes / 2 ** 20).toFixed(1)
+      } MiB`,
+    );
+    return built;
+  });
+}
+
+/** The mirror recorded in `ready`, or null when it is not built yet. */
+async function readMirror(ready: string): Promise<Mirror | null> {
   try {
-    const mirror = JSON.parse(await Deno.readTextFile(ready)) as Mirror;
-    if (mirror.buildListInfo) return mirror;
-    await addBuildListInfo(mirror, dir, log);
-    await Deno.writeTextFile(ready, JSON.stringify(mirror, null, 1));
-    return mirror;
+    return JSON.parse(await Deno.readTextFile(ready)) as Mirror;
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
   }
-  log(`mirror ${set.name}: building in ${dir} (downloads through the Go module proxy)`);
-  await Deno.remove(dir, { recursive: true }).catch(() => {});
-  await Deno.mkdir(dir, { recursive: true });
-  const mirror = await buildMirror(set, dir, log);
-  await Deno.writeTextFile(ready, JSON.stringify(mirror, null, 1));
-  log(
-    `mirror ${set.name}: ready, ${mirror.zipModules} zips, ${
-      (mirror.bytes / 2 ** 20).toFixed(1)
-    } MiB`,
-  );
-  return mirror;
+}
+
+/**
+ * Runs `fn` holding the lock file `lock` (created exclusively, holding this process's id). A
+ * lock whose process is gone is taken over; a live one is waited for.
+ */
+async function withLock<T>(
+  lock: string,
+  log: (s: string) => void,
+  fn: () => Promise<T>,
+): Promise<T> {
+  await Deno.mkdir(join(lock, ".."), { recursive: true });
+  for (let said = false;;) {
+    try {
+      await Deno.writeTextFile(lock, String(Deno.pid), { createNew: true });
+      break;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    }
+    const holder = (await Deno.readTextFile(lock).catch(() => "")).trim();
+    if (holder && !(await Deno.stat(`/proc/${holder}`).then(() => true, () => false))) {
+      await Deno.remove(lock).catch(() => {});
+      continue;
+    }
+    if (!said) log(`waiting for process ${holder}, which is building the mirror (${lock})`);
+    said = true;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  try {
+    return await fn();
+  } finally {
+    await Deno.remove(lock).catch(() => {});
+  }
 }
 
 async function buildMirror(set: ModuleSet, dir: string, log: (s: string) => void): Promise<Mirror> {
