@@ -8,24 +8,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { goEnv, makeWritable, tempDir } from "./support/go.ts";
 import { writeProxyTree } from "./support/modules.ts";
+import { needing } from "./support/platform.ts";
 import { serveProxy } from "./support/proxy_server.ts";
 import { tinyModules, writeTinyProject } from "./support/tiny_project.ts";
 
 const CLI_TS = join(import.meta.dirname!, "..", "cli.ts");
-
-function canMount(): boolean {
-  if (Deno.build.os !== "linux" || Deno.uid() !== 0) return false;
-  try {
-    return new Deno.Command("unshare", { args: ["-m", "true"] }).outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
-const mountable = canMount();
-if (!mountable && Deno.env.get("CI") !== "true") {
-  console.warn("environment_test: skipped, needs root and unshare(1) to mount file systems");
-}
 
 /** One goprefetch run inside the namespace. */
 interface Run {
@@ -71,9 +58,8 @@ echo $? >"$CACHE.${i}.code"`
   };
 }
 
-Deno.test({
+Deno.test(needing("mount namespace", {
   name: "a full disk while extracting fails that module cleanly, leaving nothing go would trust",
-  ignore: !mountable && Deno.env.get("CI") !== "true",
   fn: async () => {
     const tmp = await tempDir("goprefetch-env-");
     const project = join(tmp, "project");
@@ -99,12 +85,11 @@ Deno.test({
       await Deno.remove(tmp, { recursive: true });
     }
   },
-});
+}));
 
-Deno.test({
+Deno.test(needing("mount namespace", {
   name:
     "a read-only module cache is a setup error before any request; --dry-run and cache-key work",
-  ignore: !mountable && Deno.env.get("CI") !== "true",
   fn: async () => {
     const tmp = await tempDir("goprefetch-env-");
     const project = join(tmp, "project");
@@ -145,7 +130,7 @@ Deno.test({
       await Deno.remove(tmp, { recursive: true });
     }
   },
-});
+}));
 
 Deno.test("a module cache that cannot be created is a setup error naming it", async () => {
   const tmp = await tempDir("goprefetch-env-");

@@ -10,6 +10,7 @@ import net from "node:net";
 import { join } from "node:path";
 import type { PrefetchReport } from "../src/report.ts";
 import { countConnections } from "./support/connection_counter.ts";
+import { needing } from "./support/platform.ts";
 import { serveProxy } from "./support/proxy_server.ts";
 import { makeTinySandbox, runCli, type TinySandbox } from "./support/tiny_sandbox.ts";
 import { makeTestCertificates } from "./support/tls.ts";
@@ -216,20 +217,8 @@ Deno.test("a port Deno's fetch blocks: one line saying so, at once", async () =>
   }
 });
 
-const namespaces = Deno.build.os === "linux" && Deno.uid() === 0 && (() => {
-  try {
-    return new Deno.Command("unshare", { args: ["-m", "-n", "true"] }).outputSync().success;
-  } catch {
-    return false;
-  }
-})();
-if (!namespaces && Deno.env.get("CI") !== "true") {
-  console.warn("network_test: the DNS test is skipped, it needs root and unshare(1)");
-}
-
-Deno.test({
+Deno.test(needing("network namespace", {
   name: "a name that does not resolve: one line with go's 'no such host', no retry, exit 1 soon",
-  ignore: !namespaces && Deno.env.get("CI") !== "true",
   fn: async () => {
     const box = await makeTinySandbox(30);
     try {
@@ -272,4 +261,4 @@ echo "$code $(( (end - start) / 1000000 ))"`;
       await box.remove();
     }
   },
-});
+}));

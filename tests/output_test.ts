@@ -18,6 +18,7 @@ import {
 } from "../src/output.ts";
 import type { ModuleRecord, PrefetchReport } from "../src/report.ts";
 import { totalsOf } from "../src/report.ts";
+import { needing } from "./support/platform.ts";
 import { makeTinySandbox, runCli, type TinySandbox } from "./support/tiny_sandbox.ts";
 
 const MiB = 1024 * 1024;
@@ -359,86 +360,104 @@ Deno.test("output: a dry run lists planned modules in go.sum order on stdout, or
   }
 });
 
-Deno.test("output: under a pseudo-terminal the line is redrawn with \\r, cleared, and the summary ends it", async () => {
-  const box = await makeTinySandbox(8, { zipDelayMs: 300 });
-  try {
-    const r = await runCli(["-c", "4", "."], {
-      cwd: box.project,
-      env: box.env({ NO_COLOR: "1" }),
-      pty: true,
-    });
-    assert.equal(r.code, 0, r.stdout);
-    const out = visible(r.stdout);
-    const redraws = out.match(
-      /\rgoprefetch: (fetching|installing|build list) \[[=> ]{20}\] \d+\/8 modules {2}[^\r\n]*<ESC>\[K/g,
-    ) ?? [];
-    assert.ok(redraws.length >= 3, JSON.stringify(r.stdout));
-    assert.match(
-      out,
-      /\r<ESC>\[Kgoprefetch: 8 fetched, 0 already cached, 0 skipped \(private\/direct\), 0 failed; [^\r\n]+ s\r\n$/,
-    );
-    assert.ok(!r.stdout.includes("\x1b[3"), "no colour under NO_COLOR");
-  } finally {
-    await box.remove();
-  }
-});
-
-Deno.test("output: under a pseudo-terminal errors are red unless NO_COLOR is set", async () => {
-  const box = await makeTinySandbox(3);
-  try {
-    await box.corruptZipHash(box.specs[0]);
-    for (const noColor of [false, true]) {
-      const r = await runCli(["."], {
-        cwd: box.project,
-        env: box.env(noColor ? { NO_COLOR: "1" } : {}),
-        pty: true,
-      });
-      assert.equal(r.code, 1, r.stdout);
-      assert.match(visible(r.stdout), new RegExp(`error:(<ESC>\\[39m)? ${box.specs[0].path}@`));
-      assert.equal(r.stdout.includes("\x1b[31merror:\x1b[39m"), !noColor, JSON.stringify(r.stdout));
-    }
-  } finally {
-    await box.remove();
-  }
-});
-
-Deno.test("output: under a pseudo-terminal in colour, every frame fits the width, shows phase and bar, and ends reset", async () => {
-  const box = await makeTinySandbox(8, { zipDelayMs: 300 });
-  try {
-    for (const columns of [60, 200]) {
-      await Deno.remove(box.gomodcache, { recursive: true }).catch(() => {});
+Deno.test(needing("pseudo-terminal", {
+  name:
+    "output: under a pseudo-terminal the line is redrawn with \\r, cleared, and the summary ends it",
+  fn: async () => {
+    const box = await makeTinySandbox(8, { zipDelayMs: 300 });
+    try {
       const r = await runCli(["-c", "4", "."], {
         cwd: box.project,
-        env: box.env(),
+        env: box.env({ NO_COLOR: "1" }),
         pty: true,
-        columns,
       });
       assert.equal(r.code, 0, r.stdout);
-      const frames = r.stdout.split("\r").filter((s) =>
-        s.startsWith("goprefetch: ") && !s.includes("\n")
+      const out = visible(r.stdout);
+      const redraws = out.match(
+        /\rgoprefetch: (fetching|installing|build list) \[[=> ]{20}\] \d+\/8 modules {2}[^\r\n]*<ESC>\[K/g,
+      ) ?? [];
+      assert.ok(redraws.length >= 3, JSON.stringify(r.stdout));
+      assert.match(
+        out,
+        /\r<ESC>\[Kgoprefetch: 8 fetched, 0 already cached, 0 skipped \(private\/direct\), 0 failed; [^\r\n]+ s\r\n$/,
       );
-      assert.ok(frames.length >= 3, JSON.stringify(r.stdout));
-      for (const frame of frames) {
-        assert.ok(frame.endsWith("\x1b[0m\x1b[K"), `not reset: ${visible(frame)}`);
-        assert.ok(visibleWidth(frame) <= columns - 1, `${visibleWidth(frame)}: ${visible(frame)}`);
-        assert.match(frame, /^goprefetch: (fetching|installing|build list) \[[=> ]/);
-      }
-      if (columns === 200) {
-        assert.ok(
-          frames.some((f) =>
-            /<ESC>\[2m {2}slowest \S+ \d+\.\d s<ESC>\[22m<ESC>\[0m<ESC>\[K$/.test(visible(f))
-          ),
-          "a frame with the slowest module, dimmed and closed",
+      assert.ok(!r.stdout.includes("\x1b[3"), "no colour under NO_COLOR");
+    } finally {
+      await box.remove();
+    }
+  },
+}));
+
+Deno.test(needing("pseudo-terminal", {
+  name: "output: under a pseudo-terminal errors are red unless NO_COLOR is set",
+  fn: async () => {
+    const box = await makeTinySandbox(3);
+    try {
+      await box.corruptZipHash(box.specs[0]);
+      for (const noColor of [false, true]) {
+        const r = await runCli(["."], {
+          cwd: box.project,
+          env: box.env(noColor ? { NO_COLOR: "1" } : {}),
+          pty: true,
+        });
+        assert.equal(r.code, 1, r.stdout);
+        assert.match(visible(r.stdout), new RegExp(`error:(<ESC>\\[39m)? ${box.specs[0].path}@`));
+        assert.equal(
+          r.stdout.includes("\x1b[31merror:\x1b[39m"),
+          !noColor,
+          JSON.stringify(r.stdout),
         );
       }
-      const summary = r.stdout.slice(r.stdout.lastIndexOf("\r\x1b[K") + 4);
-      assert.match(summary, /^goprefetch: 8 fetched, 0 already cached, .* s\r\n$/);
-      assert.ok(!summary.includes("\x1b[2m"), "the summary is not dim");
+    } finally {
+      await box.remove();
     }
-  } finally {
-    await box.remove();
-  }
-});
+  },
+}));
+
+Deno.test(needing("pseudo-terminal", {
+  name:
+    "output: under a pseudo-terminal in colour, every frame fits the width, shows phase and bar, and ends reset",
+  fn: async () => {
+    const box = await makeTinySandbox(8, { zipDelayMs: 300 });
+    try {
+      for (const columns of [60, 200]) {
+        await Deno.remove(box.gomodcache, { recursive: true }).catch(() => {});
+        const r = await runCli(["-c", "4", "."], {
+          cwd: box.project,
+          env: box.env(),
+          pty: true,
+          columns,
+        });
+        assert.equal(r.code, 0, r.stdout);
+        const frames = r.stdout.split("\r").filter((s) =>
+          s.startsWith("goprefetch: ") && !s.includes("\n")
+        );
+        assert.ok(frames.length >= 3, JSON.stringify(r.stdout));
+        for (const frame of frames) {
+          assert.ok(frame.endsWith("\x1b[0m\x1b[K"), `not reset: ${visible(frame)}`);
+          assert.ok(
+            visibleWidth(frame) <= columns - 1,
+            `${visibleWidth(frame)}: ${visible(frame)}`,
+          );
+          assert.match(frame, /^goprefetch: (fetching|installing|build list) \[[=> ]/);
+        }
+        if (columns === 200) {
+          assert.ok(
+            frames.some((f) =>
+              /<ESC>\[2m {2}slowest \S+ \d+\.\d s<ESC>\[22m<ESC>\[0m<ESC>\[K$/.test(visible(f))
+            ),
+            "a frame with the slowest module, dimmed and closed",
+          );
+        }
+        const summary = r.stdout.slice(r.stdout.lastIndexOf("\r\x1b[K") + 4);
+        assert.match(summary, /^goprefetch: 8 fetched, 0 already cached, .* s\r\n$/);
+        assert.ok(!summary.includes("\x1b[2m"), "the summary is not dim");
+      }
+    } finally {
+      await box.remove();
+    }
+  },
+}));
 
 Deno.test("output: --dry-run lists modules in go.sum order, the same on every run", async () => {
   const box = await makeTinySandbox(40);

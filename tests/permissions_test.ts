@@ -10,6 +10,7 @@ import { prefetch } from "../mod.ts";
 import { testHost } from "./support/host.ts";
 import { runPrefetch, SetupError } from "../src/prefetch.ts";
 import { missingPermission, permissionErrorMessage } from "../src/permissions.ts";
+import { canCheck } from "./support/platform.ts";
 import { listFiles } from "./support/small_project.ts";
 import { makeTinySandbox, runCli, type TinySandbox } from "./support/tiny_sandbox.ts";
 
@@ -163,26 +164,28 @@ Deno.test("permissions: with no flags, every one is named in one message, and ne
     const plain = await runCli(["."], { cwd: box.project, env: box.env(), flags: [] });
     assert.equal(plain.code, 2);
     assert.equal(plain.stderr, expected + "\n");
-    for (const args of [["."], ["verify"], ["cache-key"], ["--dry-run", "."]]) {
-      const tty = await runCli(args, { cwd: box.project, env: box.env(), flags: [], pty: true });
-      assert.equal(tty.code, 2, `${args}: ${tty.stdout}`);
-      assert.doesNotMatch(tty.stdout, /Allow\?|requests? \w+ access|\[y\/n/i, `${args}`);
-      assert.match(tty.stdout, /^goprefetch: needs --allow-env --allow-sys --allow-read=/);
-      assert.equal(tty.stdout.trimEnd().split("\n").length, 1, tty.stdout);
+    if (canCheck("pseudo-terminal", "the same runs on a terminal (no prompt)")) {
+      for (const args of [["."], ["verify"], ["cache-key"], ["--dry-run", "."]]) {
+        const tty = await runCli(args, { cwd: box.project, env: box.env(), flags: [], pty: true });
+        assert.equal(tty.code, 2, `${args}: ${tty.stdout}`);
+        assert.doesNotMatch(tty.stdout, /Allow\?|requests? \w+ access|\[y\/n/i, `${args}`);
+        assert.match(tty.stdout, /^goprefetch: needs --allow-env --allow-sys --allow-read=/);
+        assert.equal(tty.stdout.trimEnd().split("\n").length, 1, tty.stdout);
+      }
+      const scoped = await runCli(["."], {
+        cwd: box.project,
+        env: box.env(),
+        flags: ["--allow-env", "--allow-read=/nowhere"],
+        pty: true,
+      });
+      assert.equal(scoped.code, 2);
+      assert.equal(
+        scoped.stdout.replaceAll("\r\n", "\n"),
+        `goprefetch: needs --allow-sys --allow-read=${box.project},${box.gomodcache},${SRC} ` +
+          `--allow-write=${box.gomodcache} --allow-net=${new URL(box.proxy.url).host} ` +
+          "(Requires sys, read, write and net access)\n",
+      );
     }
-    const scoped = await runCli(["."], {
-      cwd: box.project,
-      env: box.env(),
-      flags: ["--allow-env", "--allow-read=/nowhere"],
-      pty: true,
-    });
-    assert.equal(scoped.code, 2);
-    assert.equal(
-      scoped.stdout.replaceAll("\r\n", "\n"),
-      `goprefetch: needs --allow-sys --allow-read=${box.project},${box.gomodcache},${SRC} ` +
-        `--allow-write=${box.gomodcache} --allow-net=${new URL(box.proxy.url).host} ` +
-        "(Requires sys, read, write and net access)\n",
-    );
     assert.deepEqual(box.proxy.requests, []);
   });
 });

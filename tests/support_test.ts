@@ -19,6 +19,7 @@ import {
   standardModuleSet,
   writeProxyTree,
 } from "./support/modules.ts";
+import { needing, ptyCommand, verdict } from "./support/platform.ts";
 import { serveProxy } from "./support/proxy_server.ts";
 
 async function removeTree(dir: string): Promise<void> {
@@ -242,3 +243,24 @@ Deno.test("diffTrees reports missing entries, kinds, modes and contents", () => 
     "y: only in b (file)",
   ]);
 });
+
+Deno.test("platform: a missing mechanism fails on Linux under CI=true, and is skipped elsewhere", () => {
+  assert.equal(verdict(true, "linux", "true"), "run");
+  assert.equal(verdict(true, "darwin", undefined), "run");
+  assert.equal(verdict(false, "linux", "true"), "fail");
+  assert.equal(verdict(false, "linux", undefined), "skip");
+  assert.equal(verdict(false, "linux", "false"), "skip");
+  assert.equal(verdict(false, "darwin", "true"), "skip");
+});
+
+Deno.test(needing("pseudo-terminal", {
+  name: "platform: ptyCommand runs a shell command on a terminal, keeping its output and status",
+  fn: async () => {
+    const [program, ...args] = ptyCommand(
+      "test -t 0 && test -t 1 && test -t 2 && echo tty; exit 3",
+    );
+    const out = await new Deno.Command(program, { args, stdin: "null", stdout: "piped" }).output();
+    assert.equal(out.code, 3);
+    assert.equal(new TextDecoder().decode(out.stdout), "tty\r\n");
+  },
+}));

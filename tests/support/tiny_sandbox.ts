@@ -1,7 +1,7 @@
 /**
  * A sandbox for command-line tests that need no go command: a few tiny modules served by a
  * local proxy, a project whose go.sum is computed here, and a runner for the CLI with chosen
- * Deno flags, optionally under a pseudo-terminal (`script` from util-linux).
+ * Deno flags, optionally under a pseudo-terminal (`script`; see `platform.ts`).
  *
  * @module
  */
@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { goEnv, makeWritable, tempDir } from "./go.ts";
 import { type ModuleSpec, writeProxyTree } from "./modules.ts";
 import type { CliRun } from "./goprefetch.ts";
+import { ptyCommand } from "./platform.ts";
 import { type Fault, type ProxyServer, serveProxy } from "./proxy_server.ts";
 import { tinyModules, writeTinyProject } from "./tiny_project.ts";
 
@@ -93,7 +94,7 @@ const CLI_TS = join(import.meta.dirname!, "..", "..", "cli.ts");
 
 /**
  * Runs `deno run <flags> cli.ts args…` in `cwd` with exactly `env` (default flags: `-A`), or
- * `entry` instead of cli.ts. With `pty`, the CLI runs under `script -qfec … /dev/null`, so its
+ * `entry` instead of cli.ts. With `pty`, the CLI runs under `script` (`ptyCommand`), so its
  * standard streams are a pseudo-terminal (`columns` wide, set with `stty`, else the pty's
  * default), and `stdout` holds everything it wrote to either.
  *
@@ -117,7 +118,7 @@ export async function runCli(
   const command = [Deno.execPath(), "run", "--quiet", ...opts.flags ?? ["-A"], entry, ...args];
   const size = opts.columns === undefined ? "" : `stty cols ${opts.columns} rows 24 && `;
   const [program, ...rest] = opts.pty
-    ? ["script", "-qfec", size + command.map(shellQuote).join(" "), "/dev/null"]
+    ? ptyCommand(size + command.map(shellQuote).join(" "))
     : command;
   const out = await new Deno.Command(program, {
     args: rest,
