@@ -148,3 +148,24 @@ Deno.test("docs: the library reference's examples import from the package, and i
   }).output();
   assert.equal(check.code, 0, new TextDecoder().decode(check.stderr));
 });
+
+Deno.test("docs: every option of --help is in the README's options table", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "cli.ts", "--help"],
+    cwd: ROOT,
+    stdout: "piped",
+  }).output();
+  assert.equal(out.code, 0);
+  const help = new TextDecoder().decode(out.stdout);
+  const options = [...help.matchAll(/^ {2}(?:(-\w), )? {0,4}(--[\w-]+)/gm)]
+    .flatMap((m) => m[1] ? [m[1], m[2]] : [m[2]]);
+  assert.ok(options.length >= 13, `only ${options.length} options in --help`);
+  const readme = await Deno.readTextFile(join(ROOT, "README.md"));
+  const table = new Set(
+    [...readme.matchAll(/^\| (`.*?`) +\|/gm)].flatMap((m) =>
+      [...m[1].matchAll(/`(-[\w-]+)/g)].map((o) => o[1])
+    ),
+  );
+  assert.deepEqual(options.filter((o) => !table.has(o)), [], "options missing from the README");
+  assert.deepEqual([...table].filter((o) => !options.includes(o)), [], "options not in --help");
+});
