@@ -195,19 +195,13 @@ export function runNeeds(
 }
 
 /**
- * Loading the Web Workers that install and verify modules: Deno checks their scripts against
- * the permissions, reading `src/` (or fetching it, when goprefetch runs from a URL).
+ * Loading the Web Workers that install and verify modules: Deno checks a local script against
+ * `--allow-read`. A script from a URL (a run from JSR) is checked against `--allow-import`,
+ * whose default already allows jsr.io, not against `--allow-net`.
  */
 function workerNeeds(): Deno.PermissionDescriptor[] {
-  const src = new URL(".", import.meta.url);
-  if (src.protocol === "file:") {
-    return [{ name: "read", path: dirname(fileURLToPath(import.meta.url)) }];
-  }
-  if (src.protocol !== "https:" && src.protocol !== "http:") return [];
-  return [{
-    name: "net",
-    host: `${src.hostname}:${src.port || (src.protocol === "https:" ? "443" : "80")}`,
-  }];
+  if (!import.meta.url.startsWith("file:")) return [];
+  return [{ name: "read", path: dirname(fileURLToPath(import.meta.url)) }];
 }
 
 /** Writing the files a run writes besides the cache: the JSON report and the step summary. */

@@ -49,6 +49,39 @@ Deno.test("permissions: the minimal flags are enough for a full run", async () =
   });
 });
 
+Deno.test("permissions: run from a URL, as from JSR, the workers need --allow-import, not --allow-net", async () => {
+  const root = join(import.meta.dirname!, "..");
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const rel = decodeURIComponent(new URL(req.url).pathname);
+    if (rel.includes("..") || !/^\/(cli|mod)\.ts$|^\/src\/\w+\.ts$/.test(rel)) {
+      return new Response("not found", { status: 404 });
+    }
+    const body = await Deno.readFile(join(root, rel)).catch(() => null);
+    return body
+      ? new Response(body, { headers: { "content-type": "application/typescript" } })
+      : new Response("not found", { status: 404 });
+  });
+  try {
+    await withBox(async (box) => {
+      const origin = `127.0.0.1:${server.addr.port}`;
+      const flags = [...Object.values(minimalFlags(box)), `--allow-import=${origin}`];
+      const r = await runCli(["."], {
+        cwd: box.project,
+        env: box.env({ DENO_DIR: join(box.tmp, "deno") }),
+        flags,
+        entry: `http://${origin}/cli.ts`,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(
+        r.stderr,
+        /3 fetched, 0 already cached, 0 skipped \(private\/direct\), 0 failed/,
+      );
+    });
+  } finally {
+    await server.shutdown();
+  }
+});
+
 Deno.test("permissions: leaving out any one flag names it, scoped, in one line, exit 2", async () => {
   await withBox(async (box) => {
     const all = minimalFlags(box);
