@@ -1,20 +1,35 @@
 /**
  * A local GOPROXY for the benchmark: serves a mirror's `cache/download` tree on 127.0.0.1 with a
  * network profile's latency and bandwidth, and answers zip requests with a 302 to a second
- * listener, as the public proxy sends zips to a storage origin. It runs as its own process so
+ * origin, as the public proxy sends zips to a storage origin. It runs as its own process so
  * that its CPU time is not charged to the contender it serves.
  *
- * Run: `deno run --allow-net=127.0.0.1 --allow-read bench/proxy.ts ROOT PROFILE`. It prints one
- * JSON line, `{"url": "http://127.0.0.1:PORT"}`, once both listeners are up. `GET /_stats` on
- * the main listener returns the requests and bytes served so far (both listeners).
+ * Run: `deno run --allow-net=127.0.0.1 --allow-read bench/proxy.ts ROOT PROFILE [CERT KEY]`
+ * (a TLS profile needs the PEM files of tls.ts). It prints one JSON line,
+ * `{"url": "http(s)://127.0.0.1:PORT", "control": "http://127.0.0.1:PORT"}`, once every
+ * listener is up; `GET /_stats` on the control URL (plain HTTP, never throttled, not counted)
+ * returns the {@link ProxyStats} so far.
  *
- * The model: every response waits one RTT before its first byte; the first request on a new
- * connection waits two more (TCP and TLS 1.3 handshakes, which plain loopback HTTP skips); all
- * bodies share one link paced at the profile's bandwidth.
+ * The model: every response waits one RTT before its first byte, and all bodies share one link
+ * paced at the profile's bandwidth. A new connection costs more. On the plain profiles, the
+ * first request on a connection waits two more RTTs (the TCP and TLS 1.3 handshakes plain
+ * loopback HTTP skips). On the TLS profiles the handshakes are real and their cost is the
+ * relay's (relay.ts): each origin is a TCP relay that admits new connections through a token
+ * bucket and makes each wait two RTTs before piping it to the real server, which does the
+ * handshake. The main origin is Deno.serve with TLS (ALPN h2 and http/1.1). The zip origin
+ * speaks HTTP/1.1 only: behind its relay, a TLS listener offering ALPN http/1.1 alone pipes
+ * the plain bytes to a plain Deno.serve.
  *
  * @module
  */
 import { join, normalize } from "node:path";
+import {
+  CONNECTION_BURST,
+  CONNECTIONS_PER_SECOND,
+  HANDSHAKE_RTTS,
+  relay,
+  TokenBucket,
+} from "./relay.ts";
 
 /** A simulated network between the contender and the proxy. */
 export interface Profile {
@@ -24,29 +39,73 @@ export interface Profile {
   bitsPerSecond: number;
   /** Whether `.zip` requests are redirected (302) to a second origin. */
   redirectZips: boolean;
+  /** Whether both origins speak HTTPS behind a relay that charges for new connections. */
+  tls: boolean;
 }
 
 /** The benchmark's network profiles; `local` is the loopback as is, for floors and smoke runs. */
 export const PROFILES: Record<string, Profile> = {
-  local: { rttMs: 0, bitsPerSecond: 0, redirectZips: false },
-  near: { rttMs: 5, bitsPerSecond: 1e9, redirectZips: true },
-  "cross-region": { rttMs: 40, bitsPerSecond: 1e9, redirectZips: true },
-  far: { rttMs: 150, bitsPerSecond: 100e6, redirectZips: true },
+  local: { rttMs: 0, bitsPerSecond: 0, redirectZips: false, tls: false },
+  near: { rttMs: 5, bitsPerSecond: 1e9, redirectZips: true, tls: false },
+  "cross-region": { rttMs: 40, bitsPerSecond: 1e9, redirectZips: true, tls: false },
+  far: { rttMs: 150, bitsPerSecond: 100e6, redirectZips: true, tls: false },
+  "tls-near": { rttMs: 5, bitsPerSecond: 1e9, redirectZips: true, tls: true },
+  "tls-cross-region": { rttMs: 40, bitsPerSecond: 1e9, redirectZips: true, tls: true },
 };
 
-/** Requests and body bytes served, summed over both listeners. */
+/** Connections opened to each origin. */
+export interface Connections {
+  /** To the main (proxy) origin. */
+  main: number;
+  /** To the zip (redirect) origin. */
+  zip: number;
+}
+
+/** Requests, bytes and connections served, summed over both origins. */
 export interface ProxyStats {
   /** Requests answered, redirects included. */
   requests: number;
   /** Body bytes sent. */
   bytes: number;
+  /**
+   * Connections opened per origin: on the TLS profiles those the relay accepted, whether or
+   * not a request came on them; on the plain ones, {@link ProxyStats.used}.
+   */
+  connections: Connections;
+  /** Connections per origin that carried at least one request. */
+  used: Connections;
+}
+
+/** The PEM files a TLS profile serves with. */
+export interface ServerCertificate {
+  /** Certificate file. */
+  certFile: string;
+  /** Private key file. */
+  keyFile: string;
+}
+
+/** Where a running proxy listens. */
+export interface ProxyUrls {
+  /** The GOPROXY URL. */
+  url: string;
+  /** The control listener, for `/_stats`. */
+  control: string;
 }
 
 const CHUNK = 64 * 1024;
 
-/** Serves `root` with `profile` until the process is killed, and returns the main URL. */
-export function serveMirror(root: string, profile: Profile): string {
-  const stats: ProxyStats = { requests: 0, bytes: 0 };
+/** Serves `root` with `profile` until the process is killed; `tls` is needed for TLS profiles. */
+export async function serveMirror(
+  root: string,
+  profile: Profile,
+  tls: ServerCertificate | null,
+): Promise<ProxyUrls> {
+  const stats: ProxyStats = {
+    requests: 0,
+    bytes: 0,
+    connections: { main: 0, zip: 0 },
+    used: { main: 0, zip: 0 },
+  };
   const seen = new Set<string>();
   let linkFreeAt = 0;
 
@@ -60,10 +119,17 @@ export function serveMirror(root: string, profile: Profile): string {
     if (linkFreeAt - now >= 1) await sleep(linkFreeAt - now);
   }
 
-  async function latency(info: Deno.ServeHandlerInfo<Deno.NetAddr>, origin: string) {
-    const conn = `${origin} ${info.remoteAddr.port}`;
-    const handshakes = seen.has(conn) ? 0 : 2;
-    seen.add(conn);
+  async function latency(clientPort: number, origin: keyof Connections) {
+    const conn = `${origin} ${clientPort}`;
+    let handshakes = 0;
+    if (!seen.has(conn)) {
+      seen.add(conn);
+      stats.used[origin]++;
+      if (!profile.tls) {
+        stats.connections[origin]++;
+        handshakes = HANDSHAKE_RTTS;
+      }
+    }
     if (profile.rttMs > 0) await sleep(profile.rttMs * (1 + handshakes));
   }
 
@@ -95,14 +161,13 @@ export function serveMirror(root: string, profile: Profile): string {
 
   async function handle(
     req: Request,
-    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
-    origin: string,
+    clientPort: number,
+    origin: keyof Connections,
     zipOrigin: string | null,
   ): Promise<Response> {
     const url = new URL(req.url);
-    if (url.pathname === "/_stats") return Response.json(stats);
     stats.requests++;
-    await latency(info, origin);
+    await latency(clientPort, origin);
     let path: string;
     try {
       path = decodeURIComponent(url.pathname);
@@ -132,24 +197,62 @@ export function serveMirror(root: string, profile: Profile): string {
     }
   }
 
-  const zipServer = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    (req, info) => handle(req, info, "zip", null),
-  );
-  const zipOrigin = `http://127.0.0.1:${zipServer.addr.port}`;
+  const quiet = { hostname: "127.0.0.1", port: 0, onListen: () => {} };
+  const control = Deno.serve(quiet, () => Response.json(stats));
+  const controlUrl = `http://127.0.0.1:${control.addr.port}`;
+  const redirect = (zipOrigin: string) => profile.redirectZips ? zipOrigin : null;
+  if (!profile.tls) {
+    const zip = Deno.serve(quiet, (req, info) => handle(req, info.remoteAddr.port, "zip", null));
+    const zipOrigin = `http://127.0.0.1:${zip.addr.port}`;
+    const main = Deno.serve(
+      quiet,
+      (req, info) => handle(req, info.remoteAddr.port, "main", redirect(zipOrigin)),
+    );
+    return { url: `http://127.0.0.1:${main.addr.port}`, control: controlUrl };
+  }
+  if (!tls) throw new Error("Bench proxy: a TLS profile needs a certificate and key");
+  const pem = {
+    cert: await Deno.readTextFile(tls.certFile),
+    key: await Deno.readTextFile(tls.keyFile),
+  };
+  /** The public origin of a relay in front of `targetPort`, counting into `origin`. */
+  const front = (targetPort: number, origin: keyof Connections) => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    relay({
+      listener,
+      targetPort,
+      handshakeMs: HANDSHAKE_RTTS * profile.rttMs,
+      bucket: new TokenBucket(CONNECTIONS_PER_SECOND, CONNECTION_BURST),
+      onAccept: () => stats.connections[origin]++,
+    });
+    return `https://127.0.0.1:${listener.addr.port}`;
+  };
+  const zip = Deno.serve(quiet, (req, info) => handle(req, info.remoteAddr.port, "zip", null));
+  const terminator = Deno.listenTls({
+    hostname: "127.0.0.1",
+    port: 0,
+    ...pem,
+    alpnProtocols: ["http/1.1"],
+  });
+  relay({ listener: terminator, targetPort: zip.addr.port, handshakeMs: 0, bucket: null });
+  const zipOrigin = front(terminator.addr.port, "zip");
   const main = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    (req, info) => handle(req, info, "main", profile.redirectZips ? zipOrigin : null),
+    { ...quiet, ...pem },
+    (req, info) => handle(req, info.remoteAddr.port, "main", redirect(zipOrigin)),
   );
-  return `http://127.0.0.1:${main.addr.port}`;
+  return { url: front(main.addr.port, "main"), control: controlUrl };
 }
 
 if (import.meta.main) {
-  const [root, name] = Deno.args;
+  const [root, name, certFile, keyFile] = Deno.args;
   const profile = PROFILES[name];
-  if (!root || !profile) {
-    console.error(`usage: proxy.ts ROOT PROFILE (one of ${Object.keys(PROFILES).join(", ")})`);
+  if (!root || !profile || (profile.tls && !keyFile)) {
+    console.error(
+      `usage: proxy.ts ROOT PROFILE [CERT KEY] (profiles: ${Object.keys(PROFILES).join(", ")}; ` +
+        "the tls- ones need CERT and KEY)",
+    );
     Deno.exit(2);
   }
-  console.log(JSON.stringify({ url: serveMirror(root, profile) }));
+  const tls = keyFile ? { certFile, keyFile } : null;
+  console.log(JSON.stringify(await serveMirror(root, profile, tls)));
 }
