@@ -1,6 +1,7 @@
 /**
  * The benchmark's contenders and how one is run: each fills a fresh GOMODCACHE from the local
- * proxy as a child process under `/usr/bin/time`, which reports its CPU time and peak RSS.
+ * proxy as a child process under `/usr/bin/time`, which reports its CPU time and peak RSS. On
+ * the TLS profiles each trusts the bench CA through its environment ({@link goEnv}).
  *
  * @module
  */
@@ -50,7 +51,7 @@ export interface RunTarget {
   proxyUrl: string;
   /** A file listing every GOPROXY file of the set, one per line (for the network floor). */
   fileList: string;
-  /** The Rust go-prefetch binary, when it was built. */
+  /** The Rust go-prefetch binary for this run's profile, when it was built. */
   rustBin: string | null;
   /** Where the lag probe writes its figures, for a contender with `lagProbe`. */
   lagFile: string;
@@ -78,13 +79,22 @@ const LAG_PROBE = join(BENCH_DIR, "lag_probe.ts");
 
 /**
  * The environment every contender gets: the run's cache and proxy, no checksum database, no
- * user go env file, no toolchain switch, and no private-module settings from the caller.
+ * user go env file, no toolchain switch, and no private-module settings from the caller. With
+ * `caFile` (the TLS profiles), the bench CA is trusted: DENO_CERT for Deno programs,
+ * SSL_CERT_FILE for go and the Rust go-prefetch.
  */
-export function goEnv(modCache: string, goproxy: string): Record<string, string> {
+export function goEnv(
+  modCache: string,
+  goproxy: string,
+  caFile: string | null,
+): Record<string, string> {
   const env = Deno.env.toObject();
-  for (const k of Object.keys(env)) if (k.startsWith("GO")) delete env[k];
+  for (const k of Object.keys(env)) {
+    if (k.startsWith("GO") || k === "DENO_CERT" || k === "SSL_CERT_FILE") delete env[k];
+  }
   return {
     ...env,
+    ...(caFile ? { DENO_CERT: caFile, SSL_CERT_FILE: caFile } : {}),
     GOMODCACHE: modCache,
     GOPROXY: goproxy,
     GOFLAGS: "-mod=mod",

@@ -1,12 +1,15 @@
 /**
  * Turns the benchmark's runs into a summary: one row per set, profile and contender, with the
- * median and range of wall time, CPU time, peak RSS, bytes served and the time ratio to the
- * reference goprefetch run of the same round, and for a run under the lag probe, its
- * main-thread event-loop lag. Rendered as Markdown; kept as JSON.
+ * median and range of wall time, CPU time, peak RSS, bytes served, connections opened per
+ * origin and the time ratio to the reference goprefetch run of the same round, and for a run
+ * under the lag probe, its main-thread event-loop lag. The footer adds the sets, the extra
+ * measurements, notes, and for a -c sweep the best -c of each set and profile. Rendered as
+ * Markdown; kept as JSON.
  *
  * @module
  */
 import type { LagStats } from "./lag_probe.ts";
+import type { Connections } from "./proxy.ts";
 
 /** What the footer says about one set's mirror. */
 export interface SetNote {
@@ -60,6 +63,10 @@ export interface RunRecord {
   bytes: number;
   /** Requests the proxy answered. */
   requests: number;
+  /** Connections the proxy saw opened, per origin; null for contenders that read the disk. */
+  connections: Connections | null;
+  /** Of those, the connections that carried a request. */
+  usedConnections: Connections | null;
   /** Exit status. */
   code: number;
   /** Whether the run counts: exit 0 and the correctness gate passed (floors have no gate). */
@@ -92,6 +99,10 @@ export interface Row {
   maxRssMiB: number;
   /** Median bytes served. */
   bytes: number;
+  /** Median connections opened per origin; null for contenders that read the disk. */
+  connections: Connections | null;
+  /** Median connections that carried a request, per origin. */
+  usedConnections: Connections | null;
   /** Median over rounds of this contender's wall time over the reference's, same round. */
   ratio: number | null;
   /** The first failure's detail, if any. */
@@ -158,6 +169,8 @@ export function summarize(runs: RunRecord[], reference: string): Row[] {
       sysS: median(shown.map((r) => r.sysS)),
       maxRssMiB: Math.max(...shown.map((r) => r.maxRssKiB)) / 1024,
       bytes: median(shown.map((r) => r.bytes)),
+      connections: medianConnections(shown.map((r) => r.connections)),
+      usedConnections: medianConnections(shown.map((r) => r.usedConnections)),
       ratio: ratios.length > 0 ? median(ratios) : null,
       failure: rs.find((r) => !r.ok)?.detail ?? null,
       lag: lags.length === 0 ? null : {
@@ -172,7 +185,24 @@ export function summarize(runs: RunRecord[], reference: string): Row[] {
   });
 }
 
+/** The median of each origin's count, or null when the runs have none. */
+function medianConnections(cs: (Connections | null)[]): Connections | null {
+  const known = cs.filter((c) => c !== null);
+  if (known.length === 0) return null;
+  return { main: median(known.map((c) => c.main)), zip: median(known.map((c) => c.zip)) };
+}
+
 const s = (ms: number) => (ms / 1000).toFixed(2);
+
+/** `main+zip` opened, and those used when fewer. */
+function connectionsCell(r: Row): string {
+  const [c, u] = [r.connections, r.usedConnections];
+  if (!c) return "";
+  const opened = `${c.main}+${c.zip}`;
+  return u && (u.main !== c.main || u.zip !== c.zip)
+    ? `${opened} (${u.main}+${u.zip} used)`
+    : opened;
+}
 
 /**
  * Renders rows as a Markdown table. A row with failed runs says so before its times, which are
@@ -180,8 +210,8 @@ const s = (ms: number) => (ms / 1000).toFixed(2);
  */
 export function markdown(rows: Row[]): string {
   const lines = [
-    "| set | profile | contender | wall median (min–max) s | CPU s (sys) | peak RSS MiB | MiB served | ÷ goprefetch |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| set | profile | contender | wall median (min–max) s | CPU s (sys) | peak RSS MiB | MiB served | connections main+zip | ÷ goprefetch |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const r of rows) {
     const times = `${s(r.wallMs.median)} (${s(r.wallMs.min)}–${s(r.wallMs.max)})`;
@@ -193,6 +223,7 @@ export function markdown(rows: Row[]): string {
       `${r.cpuS.toFixed(1)} (${r.sysS.toFixed(1)})`,
       r.maxRssMiB.toFixed(0),
       (r.bytes / 2 ** 20).toFixed(1),
+      connectionsCell(r),
       r.ratio === null ? "" : r.ratio.toFixed(2),
     ];
     lines.push(`| ${cells.join(" | ")} |`);
@@ -215,17 +246,31 @@ function newerGo(goLine: string, localGo: string): string {
   return "";
 }
 
+/** What the footer is made of. */
+export interface FooterInput {
+  /** The sets run. */
+  sets: SetNote[];
+  /** Measurements outside the table. */
+  extras: Extra[];
+  /** Notes in words, e.g. how a contender was built or why it could not be. */
+  notes: string[];
+  /** The table's rows. */
+  rows: Row[];
+  /** Every run. */
+  runs: RunRecord[];
+  /** The reference contender, e.g. `goprefetch -c 64`. */
+  reference: string;
+  /** The local go version, e.g. `go1.26.0`. */
+  localGo: string;
+}
+
 /**
- * The notes under the table: the sets, goprefetch's no-op reruns and startup, its peak RSS, and
- * the event-loop lag of the rows that have it.
+ * The notes under the table: the sets, goprefetch's no-op reruns and startup, the notes, its
+ * peak RSS, the -c sweep of each set and profile, and the event-loop lag of the rows that have
+ * it.
  */
 export function footer(
-  sets: SetNote[],
-  extras: Extra[],
-  rows: Row[],
-  runs: RunRecord[],
-  reference: string,
-  localGo: string,
+  { sets, extras, notes, rows, runs, reference, localGo }: FooterInput,
 ): string {
   const lines = sets.map((m) =>
     `- ${m.name} ${m.version} (go ${m.goLine}${newerGo(m.goLine, localGo)}): ` +
@@ -242,6 +287,7 @@ export function footer(
       `- ${e.what}: ${e.wallMs.toFixed(0)} ms, peak RSS ${(e.maxRssKiB / 1024).toFixed(0)} MiB`,
     );
   }
+  lines.push(...notes.map((n) => `- ${n}`));
   const refs = runs.filter((r) => r.contender === reference);
   if (refs.length > 0) {
     const rss = Math.max(...refs.map((r) => r.maxRssKiB)) / 1024;
@@ -249,6 +295,7 @@ export function footer(
       `- peak RSS of ${reference}, largest over all runs: ${rss.toFixed(0)} MiB (target ≤ 256 MB)`,
     );
   }
+  lines.push(...sweep(rows, reference));
   for (const r of rows) {
     if (!r.lag) continue;
     const ms = (x: number) => x.toFixed(1);
@@ -259,4 +306,33 @@ export function footer(
     );
   }
   return lines.join("\n");
+}
+
+/**
+ * One line per set and profile with two or more `goprefetch -c N` rows that counted: the best
+ * -c and its median, the reference's median over the best's, and the worst's.
+ */
+function sweep(rows: Row[], reference: string): string[] {
+  const groups = new Map<string, { c: number; row: Row }[]>();
+  for (const row of rows) {
+    const c = /^goprefetch -c (\d+)$/.exec(row.contender)?.[1];
+    if (c === undefined || row.failed === row.runs) continue;
+    const key = `${row.set} ${row.profile}`;
+    groups.set(key, [...(groups.get(key) ?? []), { c: Number(c), row }]);
+  }
+  const lines = [];
+  for (const [key, group] of groups) {
+    if (group.length < 2) continue;
+    const byTime = [...group].sort((a, b) => a.row.wallMs.median - b.row.wallMs.median);
+    const best = byTime[0];
+    const worst = byTime.at(-1)!;
+    const ratio = (x: Row) => (x.wallMs.median / best.row.wallMs.median).toFixed(2);
+    const ref = group.find((g) => g.row.contender === reference);
+    lines.push(
+      `- -c sweep, ${key}: best -c ${best.c} at ${s(best.row.wallMs.median)} s; ` +
+        (ref ? `${reference} ×${ratio(ref.row)} of best; ` : "") +
+        `worst -c ${worst.c} ×${ratio(worst.row)} of best`,
+    );
+  }
+  return lines;
 }
