@@ -13,6 +13,9 @@
  * Run: `deno task bench [--quick] [--runs N] [--sets a,b] [--profiles p,q] [--json FILE]
  * [--contenders kind,kind] [--concurrency 8,16,...] [--tmp DIR]`.
  * - `--quick`: tls-near, kubernetes, one run of the reference, go and the network floor.
+ * - `--profiles`: default tls-near, tls-cross-region and far (plain HTTP, 100 Mbit/s); the
+ *   plain-HTTP local, near and cross-region can be named too (proxy.ts).
+ * - `--sets`: default every set of mirror.ts; `--runs`: default 5.
  * - `--contenders`: kinds goprefetch, go, rust, net-floor, disk-floor, goprefetch-file.
  * - `--concurrency`: the -c values of the goprefetch rows (default 8,16,32,64); the footer
  *   names the best of each set and profile. The default -c always has its row.
