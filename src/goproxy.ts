@@ -6,11 +6,14 @@
  *
  * Connections are few and per origin (a proxy, or a host it redirects to): the first request
  * to an origin opens its connection and the others wait for its response headers, then share
- * it (HTTP/2) or open their own (HTTP/1.1, at most one per request in flight). Deno's fetch
- * would otherwise open a connection for every request that starts before the first TLS
- * handshake ends, as it learns only from ALPN that the connection could be shared. A
- * connection that fails at the transport level is retired and replaced, at most
- * {@link MAX_CONNECTIONS} per origin per run. An origin that cannot be connected to (a name
+ * it (HTTP/2). Deno's fetch would otherwise open a connection for every request that starts
+ * before the first TLS handshake ends, as it learns only from ALPN that the connection could be
+ * shared. An origin that speaks only HTTP/1.1 (plain `http:`, or ALPN says so on a probe
+ * connection made beside the first request) gets lanes instead: one client per connection,
+ * one request at a time on each, at most one lane per request in flight. Sharing one client's
+ * pool would let Deno's fetch start a connection for every request that finds no idle one, and
+ * keep each it no longer needs. A connection that fails at the transport level is retired and
+ * replaced, at most {@link MAX_CONNECTIONS} per HTTP/2 origin per run. An origin that cannot be connected to (a name
  * that does not resolve, a certificate error, a blocked port; or a refused connection, past
  * the retries) is unreachable for the rest of the run: {@link UnreachableError}.
  *
@@ -146,6 +149,12 @@ interface Connection {
  */
 const MAX_CONNECTIONS = 4;
 
+/**
+ * Lanes of an HTTP/1.1 origin being opened at once: the request that opens one waits for its
+ * connection, while the others wait for the first lane to come free.
+ */
+const MAX_OPENING = 4;
+
 const MAX_REDIRECTS = 10;
 
 /** go's `codehost.MaxGoMod`: the largest `.mod` (and here `.info`) accepted. */
@@ -219,7 +228,10 @@ export class ProxyClient {
 
   #origin(url: URL): Origin {
     let origin = this.#origins.get(url.origin);
-    if (!origin) this.#origins.set(url.origin, origin = new Origin(url, this.#opts.retries));
+    if (!origin) {
+      origin = new Origin(url, this.#opts.retries, this.#opts.concurrency);
+      this.#origins.set(url.origin, origin);
+    }
     return origin;
   }
 
@@ -551,9 +563,9 @@ interface Lease {
 
 /**
  * The connections of one origin. The first request opens a connection, and the others wait
- * until its response headers arrive (then share it) or it fails (then the next one opens it).
- * Connect failures in a row back off as retries do, and make the origin unreachable when they
- * are permanent or outlast the retries.
+ * until its response headers arrive (then share it, or, on an HTTP/1.1 origin, use it as the
+ * first lane) or it fails (then the next one opens it). Connect failures in a row back off as
+ * retries do, and make the origin unreachable when they are permanent or outlast the retries.
  */
 class Origin {
   readonly name: string;
@@ -566,10 +578,21 @@ class Origin {
   #onFail = new Set<() => void>();
   #connectFailures = 0;
   #retryAt = 0;
+  /** Whether the origin speaks HTTP/1.1 only; undefined until known. */
+  #http1: boolean | undefined;
+  /** On an HTTP/1.1 origin, one connection each, one request at a time on each. */
+  #lanes: Connection[] = [];
+  #maxLanes: number;
+  #probe = new AbortController();
 
-  constructor(url: URL, retries: number) {
+  constructor(url: URL, retries: number, maxLanes: number) {
     this.name = url.origin;
     this.#retries = retries;
+    this.#maxLanes = maxLanes;
+    if (url.protocol === "http:") this.#http1 = true;
+    else {
+      speaksHttp1Only(url, this.#probe.signal).then((h1) => this.#http1 = h1, () => {});
+    }
   }
 
   /** A lease on the connection, once one may be used; `onFail` runs if the origin fails meanwhile. */
@@ -577,7 +600,11 @@ class Origin {
     for (;;) {
       if (this.failure) throw this.failure;
       signal.throwIfAborted();
-      if (!this.#opening) {
+      if (this.#http1 && (this.#lanes.length > 0 || this.#current?.open)) {
+        if (this.#lanes.length === 0) this.#lanes.push(this.#current!);
+        const lane = this.#freeLane();
+        if (lane) return this.#lease(lane, false, onFail);
+      } else if (!this.#opening) {
         this.#current ??= this.#connection();
         const connection = this.#current;
         if (connection.open) return this.#lease(connection, false, onFail);
@@ -611,12 +638,27 @@ class Origin {
 
   /** Closes every connection once the requests using it are done. */
   close(): void {
+    this.#probe.abort();
+    for (const lane of [...this.#lanes]) this.#retire(lane, true);
     if (this.#current) this.#retire(this.#current, true);
   }
 
   #connection(): Connection {
     this.#made++;
     return { client: Deno.createHttpClient({}), users: 0, retired: false, open: false };
+  }
+
+  /**
+   * An unused lane; else a new one, while fewer than {@link MAX_OPENING} are being opened and
+   * there are fewer lanes than requests in flight.
+   */
+  #freeLane(): Connection | undefined {
+    const free = this.#lanes.find((lane) => lane.users === 0);
+    if (free || this.#lanes.length >= this.#maxLanes) return free;
+    if (this.#lanes.filter((lane) => !lane.open).length >= MAX_OPENING) return undefined;
+    const lane = this.#connection();
+    this.#lanes.push(lane);
+    return lane;
   }
 
   #lease(connection: Connection, opener: boolean, onFail: () => void): Lease {
@@ -638,16 +680,26 @@ class Origin {
           this.#connectFailures = 0;
         }
         if (opener) this.#opened();
+        else if (this.#lanes.length > 0) this.#wakeAll();
       },
       failed: () => this.#retire(connection),
+      /**
+       * A lane comes free a turn of the event loop later: Deno's fetch puts its connection back
+       * in the pool only then, and a request sent before would open another.
+       */
       release: () => {
         if (released) return;
         released = true;
         if (!settled && opener) this.#opened();
         settled = true;
         this.#onFail.delete(onFail);
-        connection.users--;
-        if (connection.retired && connection.users === 0) connection.client.close();
+        const done = () => {
+          connection.users--;
+          if (connection.retired && connection.users === 0) connection.client.close();
+          if (this.#lanes.length > 0) this.#wakeAll();
+        };
+        if (this.#lanes.includes(connection)) setTimeout(done, 0);
+        else done();
       },
     };
   }
@@ -655,6 +707,10 @@ class Origin {
   /** The opener is done: the waiting requests go on. */
   #opened(): void {
     this.#opening = false;
+    this.#wakeAll();
+  }
+
+  #wakeAll(): void {
     for (const wake of [...this.#wake]) wake();
   }
 
@@ -672,12 +728,33 @@ class Origin {
    */
   #retire(connection: Connection, always = false): void {
     if (connection.retired) return;
+    const lane = this.#lanes.indexOf(connection);
+    if (lane >= 0) this.#lanes.splice(lane, 1);
     if (connection === this.#current) {
       if (!always && this.#made >= MAX_CONNECTIONS) return;
       this.#current = undefined;
     }
     connection.retired = true;
     if (connection.users === 0) connection.client.close();
+  }
+}
+
+/**
+ * Whether the server of an https `url` picks HTTP/1.1 over HTTP/2 by ALPN, asked on a TLS
+ * connection of its own (closed at once). Rejects when it cannot connect: the requests report
+ * why.
+ */
+async function speaksHttp1Only(url: URL, signal: AbortSignal): Promise<boolean> {
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  const tcp = await Deno.connect({ hostname, port: Number(url.port || 443), signal });
+  const tls = await Deno.startTls(tcp, { hostname, alpnProtocols: ["h2", "http/1.1"] });
+  const abort = () => tls.close();
+  signal.addEventListener("abort", abort, { once: true });
+  try {
+    return (await tls.handshake()).alpnProtocol !== "h2";
+  } finally {
+    signal.removeEventListener("abort", abort);
+    if (!signal.aborted) tls.close();
   }
 }
 

@@ -63,3 +63,105 @@ export async function countConnections(target: string): Promise<ConnectionCounte
     },
   };
 }
+
+/** A running HTTP/1.1-only TLS front. */
+export interface Http1TlsFront {
+  /** `https://127.0.0.1:PORT`. */
+  url: string;
+  /** TLS connections accepted so far. */
+  readonly opened: number;
+  /** Of those, the ones that carried a request (sent a byte after the handshake). */
+  readonly used: number;
+  /** Stops listening, drops every connection and waits until the listener is closed. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `target` (a plain http URL on 127.0.0.1) over TLS with ALPN `http/1.1` only, as a
+ * storage front end that a proxy redirects zips to may. New connections are admitted one per
+ * `delayMs`, after their handshake, as front ends bound the connections they accept and a
+ * connection across a real network costs round trips; the front counts the connections opened
+ * and those used.
+ *
+ * @example
+ * ```ts
+ * const front = serveHttp1Tls(plain.url, tls, 30);
+ * // redirect zips to front.url … then: assert.ok(front.opened <= front.used + 1)
+ * ```
+ */
+export function serveHttp1Tls(
+  target: string,
+  tls: { cert: string; key: string },
+  delayMs: number,
+): Http1TlsFront {
+  const to = new URL(target);
+  const listener = Deno.listenTls({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: tls.cert,
+    key: tls.key,
+    alpnProtocols: ["http/1.1"],
+  });
+  const conns = new Set<Deno.Conn>();
+  let opened = 0;
+  let used = 0;
+  let admitted = Promise.resolve();
+  const pipe = async (from: Deno.Conn, to: Deno.Conn, first?: () => void) => {
+    const buf = new Uint8Array(64 * 1024);
+    try {
+      for (let n; (n = await from.read(buf)) !== null;) {
+        first?.();
+        first = undefined;
+        for (let off = 0; off < n;) off += await to.write(buf.subarray(off, n));
+      }
+    } catch {
+      // a side closed: the other is closed below
+    }
+    closeQuietly(from);
+    closeQuietly(to);
+  };
+  const serve = async (client: Deno.TlsConn) => {
+    opened++;
+    conns.add(client);
+    try {
+      await client.handshake();
+      const turn = admitted.then(() => new Promise<void>((r) => setTimeout(r, delayMs)));
+      admitted = turn;
+      await turn;
+      const upstream = await Deno.connect({ hostname: to.hostname, port: Number(to.port) });
+      conns.add(upstream);
+      await Promise.all([pipe(client, upstream, () => used++), pipe(upstream, client)]);
+    } catch {
+      closeQuietly(client);
+    }
+  };
+  const accepting = (async () => {
+    try {
+      for await (const client of listener) serve(client);
+    } catch {
+      // the listener was closed
+    }
+  })();
+  return {
+    url: `https://127.0.0.1:${listener.addr.port}`,
+    get opened() {
+      return opened;
+    },
+    get used() {
+      return used;
+    },
+    close: async () => {
+      listener.close();
+      for (const c of conns) closeQuietly(c);
+      await accepting;
+    },
+  };
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // already closed
+  }
+}
