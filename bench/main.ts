@@ -6,7 +6,7 @@
  * (lag_probe.ts), which measures its main thread's event-loop lag; the headline rows run
  * goprefetch alone, and the reference row is goprefetch at its default -c (read from cli.ts).
  *
- * The TLS profiles (tls-near, tls-cross-region) serve HTTPS with a CA made at start (tls.ts)
+ * The TLS profiles (tls-near, tls-cross-region) serve HTTPS with a CA made at start (tests/support/tls.ts)
  * and charge real connection costs (relay.ts); the table shows each run's connections per
  * origin. The Rust go-prefetch needs a second build that trusts the CA on those profiles.
  *
@@ -40,7 +40,7 @@ import { ensureMirror, type Mirror, mirrorRoot, proxyTree, SETS } from "./mirror
 import { PROFILES, type ProxyStats, type ProxyUrls } from "./proxy.ts";
 import { CONNECTION_BURST, CONNECTIONS_PER_SECOND, HANDSHAKE_RTTS } from "./relay.ts";
 import { type Extra, footer, markdown, type RunRecord, summarize } from "./report.ts";
-import { type BenchCertificates, makeCertificates } from "./tls.ts";
+import { makeTestCertificates, type TestCertificates } from "../tests/support/tls.ts";
 
 const BENCH_DIR = new URL(".", import.meta.url).pathname;
 const CLI_TS = join(BENCH_DIR, "..", "cli.ts");
@@ -96,7 +96,7 @@ interface ProxyProcess extends ProxyUrls {
 async function startProxy(
   mirror: Mirror,
   profile: string,
-  certs: BenchCertificates | null,
+  certs: TestCertificates | null,
 ): Promise<ProxyProcess> {
   const tls = PROFILES[profile].tls;
   const child = new Deno.Command("deno", {
@@ -233,7 +233,7 @@ interface Bench {
   /** The Rust go-prefetch builds. */
   rust: RustBuilds;
   /** The bench CA and server certificate, when a TLS profile is run. */
-  certs: BenchCertificates | null;
+  certs: TestCertificates | null;
 }
 
 async function runOne(
@@ -419,7 +419,7 @@ async function main(): Promise<void> {
   const work = await Deno.makeTempDir({ prefix: "goprefetch-bench-", dir: values.tmp });
   // Not under --tmp: the proxy may not read /dev/shm without --allow-all.
   const caDir = anyTls ? await Deno.makeTempDir({ prefix: "goprefetch-bench-ca-" }) : null;
-  const certs = caDir ? await makeCertificates(caDir) : null;
+  const certs = caDir ? await makeTestCertificates(caDir) : null;
   const bench: Bench = { work: join(work, "run"), rust, certs };
   const records: RunRecord[] = [];
   for (const mirror of mirrors) {

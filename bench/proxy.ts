@@ -5,7 +5,7 @@
  * that its CPU time is not charged to the contender it serves.
  *
  * Run: `deno run --allow-net=127.0.0.1 --allow-read bench/proxy.ts ROOT PROFILE [CERT KEY]`
- * (a TLS profile needs the PEM files of tls.ts). It prints one JSON line,
+ * (a TLS profile needs the PEM files of tests/support/tls.ts). It prints one JSON line,
  * `{"url": "http(s)://127.0.0.1:PORT", "control": "http://127.0.0.1:PORT"}`, once every
  * listener is up; `GET /_stats` on the control URL (plain HTTP, never throttled, not counted)
  * returns the {@link ProxyStats} so far.

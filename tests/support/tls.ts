@@ -1,7 +1,7 @@
 /**
  * A throwaway certificate authority and a server certificate for 127.0.0.1, made with
  * `openssl`, so tests can serve a GOPROXY over https that the go command (SSL_CERT_FILE) and
- * goprefetch (DENO_CERT) both trust.
+ * goprefetch (DENO_CERT) both trust; the benchmark's TLS profiles use it too.
  *
  * @module
  */
@@ -12,6 +12,10 @@ import { join } from "node:path";
 export interface TestCertificates {
   /** The CA certificate file, for SSL_CERT_FILE and DENO_CERT. */
   caFile: string;
+  /** The server certificate file (the benchmark's proxy reads it). */
+  certFile: string;
+  /** The server key file. */
+  keyFile: string;
   /** The server certificate, PEM text. */
   cert: string;
   /** The server key, PEM text. */
@@ -46,6 +50,8 @@ export async function makeTestCertificates(dir: string): Promise<TestCertificate
   await openssl(["x509", "-req", ...signer, ...server, "-extfile", file("server.ext")]);
   return {
     caFile: file("ca.pem"),
+    certFile: file("server.pem"),
+    keyFile: file("server.key"),
     cert: await Deno.readTextFile(file("server.pem")),
     key: await Deno.readTextFile(file("server.key")),
   };
