@@ -78,7 +78,8 @@ export function serveProxy(
   let inFlight = 0;
   let peakInFlight = 0;
   const { promise, resolve } = Promise.withResolvers<Deno.NetAddr>();
-  const listen = { hostname: "127.0.0.1", port: 0, onListen: resolve, ...opts.tls };
+  const tls = opts.tls && { cert: opts.tls.cert, key: opts.tls.key };
+  const listen = { hostname: "127.0.0.1", port: 0, onListen: resolve, ...tls };
   const server = Deno.serve(listen, async (req) => {
     let decodedPath: string;
     try {
