@@ -288,17 +288,16 @@ export class Output {
   #summary(report: PrefetchReport): string {
     const t = report.totals;
     const kept = `${t.cached} already cached, ${t.skipped} skipped (private/direct)`;
-    const failed = `${t.failed} failed`;
-    if (report.settings.dryRun) {
-      const failing = t.failed > 0 ? `, ${this.#style("red", failed)}` : "";
-      return `goprefetch: dry run: ${t.planned} to fetch, ${kept}${failing}; nothing was fetched`;
-    }
-    const head = `${t.fetched} fetched, ${kept}, ` +
-      (t.failed > 0 ? this.#style("red", failed) : failed);
+    const failed = t.failed > 0 ? this.#style("red", `${t.failed} failed`) : "0 failed";
     const cancelled = t.cancelled > 0 ? `, ${t.cancelled} cancelled` : "";
     const interrupted = report.interrupted ? "interrupted: " : "";
-    return `goprefetch: ${interrupted}${head}${cancelled}; ${formatBytes(t.bytes)} in ` +
-      `${t.seconds.toFixed(1)} s`;
+    if (report.settings.dryRun) {
+      const failing = t.failed > 0 ? `, ${failed}` : "";
+      return `goprefetch: ${interrupted}dry run: ${t.planned} to fetch, ${kept}${failing}` +
+        `${cancelled}; nothing was fetched`;
+    }
+    return `goprefetch: ${interrupted}${t.fetched} fetched, ${kept}, ${failed}${cancelled}; ` +
+      `${formatBytes(t.bytes)} in ${t.seconds.toFixed(1)} s`;
   }
 
   #style(format: "red" | "yellow" | "dim", text: string): string {

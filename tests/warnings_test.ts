@@ -84,7 +84,7 @@ Deno.test("warnings: GOPROXY=off on an empty cache fails as before, and says not
     assert.match(dry.stderr, /^goprefetch: error: \S+: module lookup disabled by GOPROXY=off;/m);
     assert.match(
       dry.stderr,
-      /^goprefetch: dry run: 0 to fetch, .*, 1 failed; nothing was fetched$/m,
+      /^goprefetch: dry run: 0 to fetch, .*, 1 failed, 2 cancelled; nothing was fetched$/m,
     );
     assert.equal(dry.stdout, "", "nothing is listed as to fetch");
   });
