@@ -11,9 +11,9 @@
  * shared. An origin that speaks only HTTP/1.1 (plain `http:`, or ALPN says so on a probe
  * connection made beside the first request) gets lanes instead: one client per connection,
  * one request at a time on each, at most one lane per request in flight. Sharing one client's
- * pool would let Deno's fetch start a connection for every request that finds no idle one, and
- * keep each it no longer needs. A connection that fails at the transport level is retired and
- * replaced, at most {@link MAX_CONNECTIONS} per HTTP/2 origin per run. An origin that cannot be connected to (a name
+ * pool would let Deno's fetch start a connection for every request that finds no idle one,
+ * and keep the connections it no longer needs. A connection that fails at the transport level
+ * is retired and replaced, at most {@link MAX_CONNECTIONS} per HTTP/2 origin per run. An origin that cannot be connected to (a name
  * that does not resolve, a certificate error, a blocked port; or a refused connection, past
  * the retries) is unreachable for the rest of the run: {@link UnreachableError}.
  *
@@ -143,9 +143,8 @@ interface Connection {
 }
 
 /**
- * HTTP clients (each one HTTP/2 connection, or a pool of HTTP/1.1 ones) one origin gets per
- * run at most: the first and three replacements. Past that a failed connection stays in use,
- * and Deno's fetch reconnects it if it was closed.
+ * HTTP/2 connections one origin gets per run at most: the first and three replacements. Past
+ * that a failed connection stays in use, and Deno's fetch reconnects it if it was closed.
  */
 const MAX_CONNECTIONS = 4;
 
@@ -154,6 +153,9 @@ const MAX_CONNECTIONS = 4;
  * connection, while the others wait for the first lane to come free.
  */
 const MAX_OPENING = 4;
+
+/** How long the ALPN probe of an https origin may take before the origin is taken as HTTP/2. */
+const PROBE_TIMEOUT_MS = 10_000;
 
 const MAX_REDIRECTS = 10;
 
@@ -418,6 +420,7 @@ export class ProxyClient {
       watchdog.headersArrived();
       if (res.status >= 300 && res.status < 400 && res.headers.has("location")) {
         await res.body?.cancel();
+        lease.release();
         const next = new URL(res.headers.get("location")!, current);
         if (hop >= MAX_REDIRECTS) {
           throw new ProxyError("stopped after 10 redirects", { transient: false });
@@ -602,27 +605,21 @@ class Origin {
       signal.throwIfAborted();
       if (this.#http1 && (this.#lanes.length > 0 || this.#current?.open)) {
         if (this.#lanes.length === 0) this.#lanes.push(this.#current!);
-        const lane = this.#freeLane();
-        if (lane) return this.#lease(lane, false, onFail);
-      } else if (!this.#opening) {
-        this.#current ??= this.#connection();
-        const connection = this.#current;
-        if (connection.open) return this.#lease(connection, false, onFail);
-        this.#opening = true;
-        const wait = this.#retryAt - performance.now();
-        if (wait > 0) {
-          try {
-            await sleep(wait, signal);
-          } catch (e) {
-            this.#opened();
-            throw e;
-          }
-        }
-        if (this.failure) {
-          this.#opened();
+        const open = this.#lanes.find((lane) => lane.users === 0 && lane.open);
+        if (open) return this.#lease(open, false, onFail);
+        const lane = this.#connectFailures > 0 && this.#opening ? undefined : this.#unopenedLane();
+        if (lane && this.#connectFailures === 0) return this.#lease(lane, false, onFail);
+        if (lane) {
+          const lease = await this.#backoff(this.#lease(lane, true, onFail), signal);
+          if (lease) return lease;
           continue;
         }
-        return this.#lease(this.#current ?? connection, true, onFail);
+      } else if (!this.#opening) {
+        this.#current ??= this.#connection();
+        if (this.#current.open) return this.#lease(this.#current, false, onFail);
+        const lease = await this.#backoff(this.#lease(this.#current, true, onFail), signal);
+        if (lease) return lease;
+        continue;
       }
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -645,24 +642,44 @@ class Origin {
 
   #connection(): Connection {
     this.#made++;
-    return { client: Deno.createHttpClient({}), users: 0, retired: false, open: false };
+    return newConnection();
   }
 
   /**
-   * An unused lane; else a new one, while fewer than {@link MAX_OPENING} are being opened and
-   * there are fewer lanes than requests in flight.
+   * An unused lane that is not open (its connect failed), or a new one while fewer than
+   * {@link MAX_OPENING} are being opened and there are fewer lanes than requests in flight.
    */
-  #freeLane(): Connection | undefined {
+  #unopenedLane(): Connection | undefined {
     const free = this.#lanes.find((lane) => lane.users === 0);
     if (free || this.#lanes.length >= this.#maxLanes) return free;
     if (this.#lanes.filter((lane) => !lane.open).length >= MAX_OPENING) return undefined;
-    const lane = this.#connection();
+    const lane = newConnection();
     this.#lanes.push(lane);
     return lane;
   }
 
+  /**
+   * Waits out the backoff after connect failures, holding `lease` as the origin's one opener;
+   * undefined (the lease released) when the origin failed meanwhile.
+   */
+  async #backoff(lease: Lease, signal: AbortSignal): Promise<Lease | undefined> {
+    const wait = this.#retryAt - performance.now();
+    if (wait > 0) {
+      try {
+        await sleep(wait, signal);
+      } catch (e) {
+        lease.release();
+        throw e;
+      }
+    }
+    if (!this.failure) return lease;
+    lease.release();
+    return undefined;
+  }
+
   #lease(connection: Connection, opener: boolean, onFail: () => void): Lease {
     connection.users++;
+    if (opener) this.#opening = true;
     this.#onFail.add(onFail);
     let settled = false;
     let released = false;
@@ -679,8 +696,8 @@ class Origin {
           connection.open = true;
           this.#connectFailures = 0;
         }
-        if (opener) this.#opened();
-        else if (this.#lanes.length > 0) this.#wakeAll();
+        if (opener) this.#opening = false;
+        this.#wakeAll();
       },
       failed: () => this.#retire(connection),
       /**
@@ -690,24 +707,18 @@ class Origin {
       release: () => {
         if (released) return;
         released = true;
-        if (!settled && opener) this.#opened();
+        if (!settled && opener) this.#opening = false;
         settled = true;
         this.#onFail.delete(onFail);
         const done = () => {
           connection.users--;
           if (connection.retired && connection.users === 0) connection.client.close();
-          if (this.#lanes.length > 0) this.#wakeAll();
+          this.#wakeAll();
         };
         if (this.#lanes.includes(connection)) setTimeout(done, 0);
         else done();
       },
     };
-  }
-
-  /** The opener is done: the waiting requests go on. */
-  #opened(): void {
-    this.#opening = false;
-    this.#wakeAll();
   }
 
   #wakeAll(): void {
@@ -724,14 +735,15 @@ class Origin {
 
   /**
    * Takes `connection` out of use, closing it once nothing uses it; the next request opens a
-   * new one, unless the origin has had its {@link MAX_CONNECTIONS} (or `always`, at the end).
+   * new one, unless the origin has had its {@link MAX_CONNECTIONS} HTTP/2 connections (or
+   * `always`, at the end). A lane is always retired: another takes its place when needed.
    */
   #retire(connection: Connection, always = false): void {
     if (connection.retired) return;
     const lane = this.#lanes.indexOf(connection);
     if (lane >= 0) this.#lanes.splice(lane, 1);
     if (connection === this.#current) {
-      if (!always && this.#made >= MAX_CONNECTIONS) return;
+      if (lane < 0 && !always && this.#made >= MAX_CONNECTIONS) return;
       this.#current = undefined;
     }
     connection.retired = true;
@@ -739,22 +751,34 @@ class Origin {
   }
 }
 
+function newConnection(): Connection {
+  return { client: Deno.createHttpClient({}), users: 0, retired: false, open: false };
+}
+
 /**
  * Whether the server of an https `url` picks HTTP/1.1 over HTTP/2 by ALPN, asked on a TLS
- * connection of its own (closed at once). Rejects when it cannot connect: the requests report
- * why.
+ * connection of its own (closed at once, or after {@link PROBE_TIMEOUT_MS}: behind a forward
+ * proxy the probe may not get through, and the origin is then used as an HTTP/2 one). Rejects
+ * when it cannot connect: the requests report why.
  */
 async function speaksHttp1Only(url: URL, signal: AbortSignal): Promise<boolean> {
   const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
-  const tcp = await Deno.connect({ hostname, port: Number(url.port || 443), signal });
+  const port = Number(url.port || defaultPort(url));
+  signal = AbortSignal.any([signal, AbortSignal.timeout(PROBE_TIMEOUT_MS)]);
+  const tcp = await Deno.connect({ hostname, port, signal });
   const tls = await Deno.startTls(tcp, { hostname, alpnProtocols: ["h2", "http/1.1"] });
-  const abort = () => tls.close();
-  signal.addEventListener("abort", abort, { once: true });
+  let closed = false;
+  const close = () => {
+    if (!closed) tls.close();
+    closed = true;
+  };
+  if (signal.aborted) close();
+  else signal.addEventListener("abort", close, { once: true });
   try {
     return (await tls.handshake()).alpnProtocol !== "h2";
   } finally {
-    signal.removeEventListener("abort", abort);
-    if (!signal.aborted) tls.close();
+    signal.removeEventListener("abort", close);
+    close();
   }
 }
 

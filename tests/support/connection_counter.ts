@@ -135,9 +135,13 @@ export function serveHttp1Tls(
       closeQuietly(client);
     }
   };
+  const serving = new Set<Promise<void>>();
   const accepting = (async () => {
     try {
-      for await (const client of listener) serve(client);
+      for await (const client of listener) {
+        const done = serve(client).finally(() => serving.delete(done));
+        serving.add(done);
+      }
     } catch {
       // the listener was closed
     }
@@ -154,6 +158,8 @@ export function serveHttp1Tls(
       listener.close();
       for (const c of conns) closeQuietly(c);
       await accepting;
+      await Promise.allSettled(serving);
+      for (const c of conns) closeQuietly(c);
     },
   };
 }
