@@ -44,7 +44,7 @@ The cache, proxies and private patterns come from the go environment
 https proxies get credentials from .netrc (NETRC, GOAUTH=netrc, the default) or the URL.
 
 Options:
-  -c, --concurrency N    requests in flight at most, 1 to 1000 (default 64)
+  -c, --concurrency N    requests in flight at most, 1 to 1000 (default 256)
   -v, --verbose          one line per module
   -q, --quiet            print errors only
       --dry-run          print what would be fetched, fetch nothing
@@ -177,7 +177,7 @@ function prefetchOptions(parsed: CommandLine<typeof PREFETCH_OPTIONS>): Prefetch
     concurrency: wholeNumber(values.concurrency, typed("concurrency"), {
       min: 1,
       max: MAX_CONCURRENCY,
-      fallback: 64,
+      fallback: 256,
     }),
     proxy: values.proxy,
     dryRun: values["dry-run"],

@@ -30,7 +30,7 @@ export interface PrefetchOptions {
   recursive?: boolean;
   /** Proxy list used instead of GOPROXY, same syntax. */
   proxy?: string;
-  /** Requests in flight at most. Default 64. */
+  /** Requests in flight at most. Default 256. */
   concurrency?: number;
   /** GOMODCACHE to fill instead of the go environment's. */
   gomodcache?: string;
@@ -145,7 +145,7 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
   const setup = loadSetup(options, host);
   const { dir, env, gomodcache, project } = setup;
   const goproxy = options.proxy ?? env.GOPROXY;
-  const concurrency = options.concurrency ?? 64;
+  const concurrency = options.concurrency ?? 256;
   const report: PrefetchReport = {
     tool: { name: "goprefetch", version: VERSION },
     settings: {
