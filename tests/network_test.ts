@@ -61,6 +61,25 @@ function assertUnreachable(
   assert.ok(run.report.modules.every((m) => m.status === "cancelled" && !m.error));
 }
 
+/** Runs the CLI at `-c c` on a cache of its own against an https `proxy`; asserts exit 0. */
+async function coldTlsRun(
+  box: TinySandbox,
+  c: number,
+  proxy: string,
+  caFile: string,
+): Promise<{ stderr: string }> {
+  const r = await runCli(["-c", String(c), "."], {
+    cwd: box.project,
+    env: box.env({
+      GOPROXY: proxy,
+      GOMODCACHE: join(box.tmp, `cache-${c}`),
+      DENO_CERT: caFile,
+    }),
+  });
+  assert.equal(r.code, 0, r.stderr);
+  return r;
+}
+
 Deno.test("a cold run opens at most 4 connections per HTTP/2 origin at -c 64 and -c 256, redirect origin included", async () => {
   const box = await makeTinySandbox(80);
   const tls = await makeTestCertificates(box.tmp);
@@ -78,15 +97,7 @@ Deno.test("a cold run opens at most 4 connections per HTTP/2 origin at -c 64 and
   try {
     let before = { main: 0, second: 0 };
     for (const c of [64, 256]) {
-      const r = await runCli(["-c", String(c), "."], {
-        cwd: box.project,
-        env: box.env({
-          GOPROXY: mainCounted.url,
-          GOMODCACHE: join(box.tmp, `cache-${c}`),
-          DENO_CERT: tls.caFile,
-        }),
-      });
-      assert.equal(r.code, 0, r.stderr);
+      const r = await coldTlsRun(box, c, mainCounted.url, tls.caFile);
       assert.match(
         r.stderr,
         /80 fetched, 0 already cached, 0 skipped \(private\/direct\), 0 failed/,
@@ -153,15 +164,7 @@ Deno.test("an HTTP/1.1 redirect origin over TLS gets at most -c connections, nea
   try {
     for (const c of [16, 256]) {
       const [opened, used] = [front.opened, front.used];
-      const r = await runCli(["-c", String(c), "."], {
-        cwd: box.project,
-        env: box.env({
-          GOPROXY: main.url,
-          GOMODCACHE: join(box.tmp, `cache-${c}`),
-          DENO_CERT: tls.caFile,
-        }),
-      });
-      assert.equal(r.code, 0, r.stderr);
+      await coldTlsRun(box, c, main.url, tls.caFile);
       const got = { opened: front.opened - opened, used: front.used - used };
       assert.ok(got.opened <= Math.min(c + 2, 41), `-c ${c}: ${JSON.stringify(got)}`);
       assert.ok(got.opened - got.used <= 2, `-c ${c}: spare connections: ${JSON.stringify(got)}`);
