@@ -346,8 +346,9 @@ export class ProxyClient {
    * One request, through the connection of each origin it goes to. A transport failure (a
    * stall, the deadline, a reset) retires the connection it happened on, so that later
    * requests and this one's retry do not wait out a dead connection. The stall watchdog runs
-   * from the start: it covers waiting for a connection and the headers as well as every gap
-   * between body chunks. An origin found unreachable cuts the attempts using it short.
+   * from the start, covering the wait for a connection (or an HTTP/1.1 lane), and restarts
+   * once one is obtained, covering the headers and every gap between body chunks. An origin
+   * found unreachable cuts the attempts using it short.
    */
   async #attempt<T>(url: string, read: BodyReader<T>, authorization?: string): Promise<T> {
     const watchdog = new Watchdog(this.#opts.stallTimeoutMs);
@@ -361,6 +362,7 @@ export class ProxyClient {
     const leases: Lease[] = [];
     const use = async (target: URL) => {
       const lease = await this.#origin(target).acquire(signal, () => cut.abort());
+      watchdog.feed();
       leases.push(lease);
       return lease;
     };
