@@ -6,9 +6,9 @@
  * (lag_probe.ts), which measures its main thread's event-loop lag; the headline rows run
  * goprefetch alone, and the reference row is goprefetch at its default -c (read from cli.ts).
  *
- * The TLS profiles (tls-near, tls-cross-region) serve HTTPS with a CA made at start (tests/support/tls.ts)
- * and charge real connection costs (relay.ts); the table shows each run's connections per
- * origin. The Rust go-prefetch needs a second build that trusts the CA on those profiles.
+ * The TLS profiles (tls-near, tls-cross-region) serve HTTPS with a CA made at start
+ * (tests/support/tls.ts) and charge real connection costs (relay.ts); the table shows each
+ * run's connections per origin. The Rust go-prefetch needs a second build that trusts the CA on those profiles.
  *
  * Run: `deno task bench [--quick] [--runs N] [--sets a,b] [--profiles p,q] [--json FILE]
  * [--contenders kind,kind] [--concurrency 8,16,...] [--tmp DIR]`.

@@ -13,9 +13,10 @@
  * one request at a time on each, at most one lane per request in flight. Sharing one client's
  * pool would let Deno's fetch start a connection for every request that finds no idle one,
  * and keep the connections it no longer needs. A connection that fails at the transport level
- * is retired and replaced, at most {@link MAX_CONNECTIONS} per HTTP/2 origin per run. An origin that cannot be connected to (a name
- * that does not resolve, a certificate error, a blocked port; or a refused connection, past
- * the retries) is unreachable for the rest of the run: {@link UnreachableError}.
+ * is retired and replaced, at most {@link MAX_CONNECTIONS} per HTTP/2 origin per run. An
+ * origin that cannot be connected to (a name that does not resolve, a certificate error, a
+ * blocked port; or a refused connection, past the retries) is unreachable for the rest of the
+ * run: {@link UnreachableError}.
  *
  * @module
  */
@@ -799,7 +800,7 @@ interface ConnectFailure {
  */
 export function connectFailure(e: unknown, url: URL): ConnectFailure | undefined {
   const message = errorMessage(e);
-  const hostPort = `${url.hostname}:${url.port || defaultPort(url)}`;
+  const target = hostPort(url);
   const blocked = /Requests to port (\d+) are blocked/.exec(message);
   if (blocked) {
     return {
@@ -825,7 +826,7 @@ export function connectFailure(e: unknown, url: URL): ConnectFailure | undefined
   const tcp = /^tcp connect error: (.*?)(?: \(os error \d+\))?$/s.exec(connect);
   if (tcp) {
     return {
-      cause: `dial tcp ${hostPort}: ${tcp[1].toLowerCase()}`,
+      cause: `dial tcp ${target}: ${tcp[1].toLowerCase()}`,
       hint: "check that the proxy is running and that GOPROXY names its host and port",
       permanent: false,
     };
@@ -833,14 +834,14 @@ export function connectFailure(e: unknown, url: URL): ConnectFailure | undefined
   const certificate = /^invalid peer certificate: (.*)$/s.exec(connect);
   if (certificate) {
     return {
-      cause: `TLS certificate of ${hostPort} not accepted: ${certificate[1]}`,
+      cause: `TLS certificate of ${target} not accepted: ${certificate[1]}`,
       hint: "a proxy with a private CA needs DENO_CERT=<its CA file> " +
         "(or DENO_TLS_CA_STORE=system to use the system's CAs)",
       permanent: true,
     };
   }
   return {
-    cause: `TLS handshake with ${hostPort} failed: ${connect}`,
+    cause: `TLS handshake with ${target} failed: ${connect}`,
     hint: "check that the proxy speaks https on this port",
     permanent: true,
   };
@@ -879,10 +880,15 @@ function endOfList(kind: "direct" | "off", path: string, version: string): Error
  * request so that Deno never prompts for it on a terminal (a redirect may lead anywhere).
  */
 function requireNet(url: URL, hop: number): void {
-  const host = `${url.hostname}:${url.port || defaultPort(url)}`;
+  const host = hostPort(url);
   if (Deno.permissions.querySync({ name: "net", host }).state === "granted") return;
   const why = hop === 0 ? `Requires net access to "${host}"` : "the proxy redirected there";
   throw new LocalError(`needs --allow-net=${host} (${why})`);
+}
+
+/** `host:port` of `url`, the port spelled out: as `--allow-net` and go's errors name it. */
+function hostPort(url: URL): string {
+  return `${url.hostname}:${url.port || defaultPort(url)}`;
 }
 
 function defaultPort(url: URL): string {

@@ -72,7 +72,10 @@ function harness(options: Partial<OutputOptions>) {
   return { out, clock, written };
 }
 
-/** The tiny sandbox's modules that the cache holds complete: `.mod`, `.info` and the `.ziphash` written last. */
+/**
+ * The tiny sandbox's modules that the cache holds complete: `.mod`, `.info`, and the
+ * `.ziphash` written last.
+ */
 function completeModules(box: TinySandbox): string[] {
   return box.specs.filter((s) => {
     const atV = join(box.gomodcache, "cache", "download", escapePath(s.path), "@v");
