@@ -1,6 +1,6 @@
 /**
  * The goprefetch command line: parses arguments, checks permissions, wires the run to its
- * output (`src/output.ts`, `src/outcome.ts`), and turns the outcome into an exit code
+ * output (`src/cli/output.ts`, `src/cli/outcome.ts`), and turns the outcome into an exit code
  * (0 success, 1 a module failed or a proxy could not be reached, 2 usage, setup or permission
  * error, 3 internal error). `deno run -A cli.ts [OPTIONS] [PATH]` runs it, as does `mod.ts` run
  * as a program.
@@ -15,21 +15,21 @@ import {
   usage,
   UsageError,
   wholeNumber,
-} from "./src/args.ts";
-import { cacheKeyMain } from "./src/cache_key_command.ts";
-import { currentHost } from "./src/host.ts";
-import { fail, internalError, processSinks, publish, type Sinks } from "./src/outcome.ts";
-import { Output, processOutputOptions } from "./src/output.ts";
+} from "./src/cli/args.ts";
+import { cacheKeyMain } from "./src/cli/cache_key_command.ts";
+import { currentHost } from "./src/project/host.ts";
+import { fail, internalError, processSinks, publish, type Sinks } from "./src/cli/outcome.ts";
+import { Output, processOutputOptions } from "./src/cli/output.ts";
 import {
   commandNeeds,
   missingPermission,
   outputNeeds,
   permissionErrorMessage,
-} from "./src/permissions.ts";
-import { type PrefetchOptions, runPrefetch, SetupError, VERSION } from "./src/prefetch.ts";
-import { parseProxyList, ProxyListError } from "./src/proxy_list.ts";
-import type { PrefetchReport } from "./src/report.ts";
-import { verifyMain } from "./src/verify_command.ts";
+} from "./src/cli/permissions.ts";
+import { type PrefetchOptions, runPrefetch, SetupError, VERSION } from "./src/engine/prefetch.ts";
+import { parseProxyList, ProxyListError } from "./src/goproxy/proxy_list.ts";
+import type { PrefetchReport } from "./src/engine/report.ts";
+import { verifyMain } from "./src/cli/verify_command.ts";
 
 const HELP = `goprefetch ${VERSION}: fill the Go module cache from go.sum, before go build runs
 

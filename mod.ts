@@ -16,14 +16,14 @@
  *
  * @module
  */
-import { type CacheKeyOptions, computeCacheKey } from "./src/cache_key.ts";
-import { currentHost } from "./src/host.ts";
-import { type PrefetchOptions, runPrefetch } from "./src/prefetch.ts";
-import type { PrefetchReport } from "./src/report.ts";
-import { runVerify, type VerifyOptions, type VerifyReport } from "./src/verify.ts";
+import { type CacheKeyOptions, computeCacheKey } from "./src/engine/cache_key.ts";
+import { currentHost } from "./src/project/host.ts";
+import { type PrefetchOptions, runPrefetch } from "./src/engine/prefetch.ts";
+import type { PrefetchReport } from "./src/engine/report.ts";
+import { runVerify, type VerifyOptions, type VerifyReport } from "./src/engine/verify.ts";
 
-export { SetupError, VERSION } from "./src/prefetch.ts";
-export type { PrefetchOptions } from "./src/prefetch.ts";
+export { SetupError, VERSION } from "./src/engine/prefetch.ts";
+export type { PrefetchOptions } from "./src/engine/prefetch.ts";
 export type {
   BuildListReport,
   LeftToGoReason,
@@ -34,14 +34,14 @@ export type {
   ReportWarning,
   Settings,
   Totals,
-} from "./src/report.ts";
-export { type GoSum, GoSumError, type ModuleSums, parseGoSum } from "./src/gosum.ts";
-export { EMPTY_GO_MOD_HASH, hash1, type HashedFile, hashGoMod } from "./src/dirhash.ts";
-export { escapePath, escapeVersion, matchPrefixPatterns } from "./src/module_path.ts";
-export type { VerifyOptions, VerifyReport } from "./src/verify.ts";
-export type { VerifyRecord, VerifyStatus } from "./src/verify_module.ts";
-export { cacheKeyOf, type CacheKeyOptions } from "./src/cache_key.ts";
-export type { ErrorReport } from "./src/json_output.ts";
+} from "./src/engine/report.ts";
+export { type GoSum, GoSumError, type ModuleSums, parseGoSum } from "./src/project/gosum.ts";
+export { EMPTY_GO_MOD_HASH, hash1, type HashedFile, hashGoMod } from "./src/zip/dirhash.ts";
+export { escapePath, escapeVersion, matchPrefixPatterns } from "./src/module/module_path.ts";
+export type { VerifyOptions, VerifyReport } from "./src/engine/verify.ts";
+export type { VerifyRecord, VerifyStatus } from "./src/cache/verify_module.ts";
+export { cacheKeyOf, type CacheKeyOptions } from "./src/engine/cache_key.ts";
+export type { ErrorReport } from "./src/cli/json_output.ts";
 
 /**
  * Prefetches the modules of the Go project in `options.dir` into GOMODCACHE, reading the

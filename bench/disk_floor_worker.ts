@@ -8,7 +8,7 @@
 /// <reference lib="deno.worker" />
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
-import { bytesSource, EntryInflater, readCentralDirectory } from "../src/zip_reader.ts";
+import { bytesSource, EntryInflater, readCentralDirectory } from "../src/zip/zip_reader.ts";
 
 const inflater = new EntryInflater();
 

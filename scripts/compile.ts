@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { join, relative } from "node:path";
+import { join, posix, relative } from "node:path";
 
 /** The targets built when none is named. */
 export const TARGETS: readonly string[] = [
@@ -31,14 +31,20 @@ export const PERMISSIONS: readonly string[] = [
 
 const ROOT = join(import.meta.dirname!, "..");
 
-/** The scripts that `src/` starts as Web Workers (`new Worker(new URL("./x.ts", ...))`), relative to the root. */
+/**
+ * The scripts that `src/` starts as Web Workers (`new Worker(new URL("./x.ts", ...))`, or
+ * `"../folder/x.ts"`), relative to the root.
+ */
 export function workerScripts(): string[] {
   const found = new Set<string>();
   for (const entry of Deno.readDirSync(join(ROOT, "src"))) {
-    if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
-    const text = Deno.readTextFileSync(join(ROOT, "src", entry.name));
-    for (const m of text.matchAll(/new Worker\(\s*new URL\(\s*"\.\/([^"]+)"/g)) {
-      found.add(`src/${m[1]}`);
+    if (!entry.isDirectory) continue;
+    for (const file of Deno.readDirSync(join(ROOT, "src", entry.name))) {
+      if (!file.isFile || !file.name.endsWith(".ts")) continue;
+      const text = Deno.readTextFileSync(join(ROOT, "src", entry.name, file.name));
+      for (const m of text.matchAll(/new Worker\(\s*new URL\(\s*"(\.\.?\/[^"]+)"/g)) {
+        found.add(posix.join("src", entry.name, m[1]));
+      }
     }
   }
   return [...found].sort();

@@ -6,9 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type BuildListInput, computeBuildList, type GoModSource } from "../src/build_list.ts";
-import { parseGoMod } from "../src/go_mod.ts";
-import { cachedGoMods } from "../src/module_cache.ts";
+import {
+  type BuildListInput,
+  computeBuildList,
+  type GoModSource,
+} from "../src/project/build_list.ts";
+import { parseGoMod } from "../src/project/go_mod.ts";
+import { cachedGoMods } from "../src/cache/module_cache.ts";
 import { type GoRun, runGo } from "./support/go.ts";
 import { runGoprefetch } from "./support/goprefetch.ts";
 import type { ModuleSpec } from "./support/modules.ts";

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type ModulePaths, modulePaths } from "../src/module_cache.ts";
+import { type ModulePaths, modulePaths } from "../src/cache/module_cache.ts";
 import { diffTrees, makeWritable, runGo, snapshotTree } from "./support/go.ts";
 import { fileIdentities } from "./support/goprefetch.ts";
 import { makeTinySandbox, runCli } from "./support/tiny_sandbox.ts";

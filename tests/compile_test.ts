@@ -53,7 +53,8 @@ function closedPort(): string {
 
 Deno.test("compile: every worker script is included, and the permissions are named", () => {
   const workers = workerScripts();
-  assert.ok(workers.includes("src/install_worker.ts"), workers.join(", "));
+  assert.ok(workers.includes("src/cache/install_worker.ts"), workers.join(", "));
+  assert.ok(workers.includes("src/cache/verify_worker.ts"), workers.join(", "));
   for (const w of workers) assert.ok(Deno.statSync(join(ROOT, w)).isFile, w);
   assert.deepEqual(TARGETS, [
     "x86_64-unknown-linux-gnu",
@@ -62,7 +63,7 @@ Deno.test("compile: every worker script is included, and the permissions are nam
     "aarch64-apple-darwin",
   ]);
   const args = compileArgs("aarch64-apple-darwin");
-  assert.ok(args.join(" ").includes("--include src/install_worker.ts"), args.join(" "));
+  assert.ok(args.join(" ").includes("--include src/cache/install_worker.ts"), args.join(" "));
   assert.ok(!args.includes("-A") && !args.includes("--allow-all"));
   for (
     const flag of ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys"]

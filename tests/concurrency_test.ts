@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { isDirComplete, lockVersion, mkdirAll, modulePaths } from "../src/module_cache.ts";
-import { escapePath, escapeVersion } from "../src/module_path.ts";
+import { isDirComplete, lockVersion, mkdirAll, modulePaths } from "../src/cache/module_cache.ts";
+import { escapePath, escapeVersion } from "../src/module/module_path.ts";
 import { type FaultProxy, serveFaultProxy } from "./support/fault_proxy.ts";
 import { diffTrees, type GoRun, runGo, snapshotTree, type TreeEntry } from "./support/go.ts";
 import { runGoprefetch } from "./support/goprefetch.ts";

@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { join, relative } from "node:path";
 import { Uint8ArrayReader, Uint8ArrayWriter, ZipReader } from "@zip.js/zip.js";
-import { modulePaths } from "../src/module_cache.ts";
-import { escapePath, escapeVersion } from "../src/module_path.ts";
+import { modulePaths } from "../src/cache/module_cache.ts";
+import { escapePath, escapeVersion } from "../src/module/module_path.ts";
 import { mulberry32, serveFaultProxy } from "./support/fault_proxy.ts";
 import { goEnv, makeWritable, runGo, tempDir } from "./support/go.ts";
 import { runGoprefetch } from "./support/goprefetch.ts";

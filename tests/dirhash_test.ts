@@ -7,7 +7,7 @@ import {
   hashGoMod,
   hashZipFile,
   sha256Hex,
-} from "../src/dirhash.ts";
+} from "../src/zip/dirhash.ts";
 import { tempDir } from "./support/go.ts";
 import { rawZip } from "./support/raw_zip.ts";
 

@@ -63,17 +63,17 @@ Deno.test("entry: mod.ts reaches the command line only by a dynamic import", asy
   assert.ok(modules.has(local("cli.ts")), "cli.ts is in the graph, as a dynamic import");
   const commandLine = [
     "cli.ts",
-    "src/args.ts",
-    "src/cache_key_command.ts",
-    "src/outcome.ts",
-    "src/output.ts",
-    "src/permissions.ts",
-    "src/verify_command.ts",
+    "src/cli/args.ts",
+    "src/cli/cache_key_command.ts",
+    "src/cli/outcome.ts",
+    "src/cli/output.ts",
+    "src/cli/permissions.ts",
+    "src/cli/verify_command.ts",
   ];
   for (const file of commandLine) {
     assert.ok(!isStatic.has(local(file)), `${file} is not imported by mod.ts`);
   }
-  assert.ok(isStatic.has(local("src/prefetch.ts")), "the walk follows static imports");
+  assert.ok(isStatic.has(local("src/engine/prefetch.ts")), "the walk follows static imports");
 });
 
 /** What `deno info --json` prints, as far as this test reads it. */

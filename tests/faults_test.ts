@@ -8,8 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { escapePath, escapeVersion } from "../src/module_path.ts";
-import { runPrefetch } from "../src/prefetch.ts";
+import { escapePath, escapeVersion } from "../src/module/module_path.ts";
+import { runPrefetch } from "../src/engine/prefetch.ts";
 import { diffTrees, runGo, snapshotTree, tempDir, type TreeEntry } from "./support/go.ts";
 import { type CliRun, runGoprefetch } from "./support/goprefetch.ts";
 import { testHost } from "./support/host.ts";

@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { errorCommands, stepSummary } from "../src/github_actions.ts";
-import type { ModuleRecord, PrefetchReport } from "../src/report.ts";
-import { totalsOf } from "../src/report.ts";
+import { errorCommands, stepSummary } from "../src/cli/github_actions.ts";
+import type { ModuleRecord, PrefetchReport } from "../src/engine/report.ts";
+import { totalsOf } from "../src/engine/report.ts";
 import { makeTinySandbox, runCli, type TinySandbox } from "./support/tiny_sandbox.ts";
 
 const ACTION_YML = join(import.meta.dirname!, "..", "action.yml");

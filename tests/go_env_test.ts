@@ -7,7 +7,7 @@ import {
   parseGoFlags,
   resolveGoEnv,
   userEnvFilePath,
-} from "../src/go_env.ts";
+} from "../src/project/go_env.ts";
 
 const USER_FILE = "/home/u/.config/go/env";
 const GO_ENV = "/goroot/go.env";

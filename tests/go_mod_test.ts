@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { compareGoVersions, goDirective, parseGoMod } from "../src/go_mod.ts";
+import { compareGoVersions, goDirective, parseGoMod } from "../src/project/go_mod.ts";
 
 Deno.test("goDirective reads the go line, ignoring comments", () => {
   assert.equal(goDirective("module m\n\ngo 1.21.3 // pinned\n"), "1.21.3");

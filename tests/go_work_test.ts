@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { GoWorkError, parseGoWork } from "../src/go_work.ts";
+import { GoWorkError, parseGoWork } from "../src/project/go_work.ts";
 
 Deno.test("go.work: use in block and single-line form, quoted, commented, with CRLF, as go reads it", () => {
   const text = [

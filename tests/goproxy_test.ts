@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { LocalError, ProxyClient } from "../src/goproxy.ts";
-import { escapePath, escapeVersion } from "../src/module_path.ts";
-import { parseProxyList } from "../src/proxy_list.ts";
-import { MemoryBudget } from "../src/semaphore.ts";
+import { LocalError, ProxyClient } from "../src/goproxy/goproxy.ts";
+import { escapePath, escapeVersion } from "../src/module/module_path.ts";
+import { parseProxyList } from "../src/goproxy/proxy_list.ts";
+import { MemoryBudget } from "../src/util/semaphore.ts";
 import { diffTrees, goEnv, makeWritable, runGo, snapshotTree, tempDir } from "./support/go.ts";
 import { runGoprefetch } from "./support/goprefetch.ts";
 import { BUILD_LIST_ONLY_INFO, type ModuleSpec, writeProxyTree } from "./support/modules.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { EMPTY_GO_MOD_HASH } from "../src/dirhash.ts";
-import { type GoSum, GoSumError, mergeGoSums, parseGoSum } from "../src/gosum.ts";
+import { EMPTY_GO_MOD_HASH } from "../src/zip/dirhash.ts";
+import { type GoSum, GoSumError, mergeGoSums, parseGoSum } from "../src/project/gosum.ts";
 
 const H1 = "h1:LzX7hefJvL54yjefDEDHNONDjII0t9xZLPXsUe+TKr0=";
 const H2 = "h1:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";

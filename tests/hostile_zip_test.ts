@@ -11,7 +11,7 @@ import { assertPeakRssBelow, type MeasuredRun, runGoprefetchMeasured } from "./s
 import { type Fault, serveProxy } from "./support/proxy_server.ts";
 import { type RawEntry, rawZip, type StreamedEntry } from "./support/raw_zip.ts";
 import { goModH1, publishRawModule, publishStreamedModule, zipH1 } from "./support/raw_module.ts";
-import { MAX_ZIP_FILE } from "../src/zip_rules.ts";
+import { MAX_ZIP_FILE } from "../src/zip/zip_rules.ts";
 import { listFiles, moduleFiles } from "./support/small_project.ts";
 
 const PATH = "example.com/evil";

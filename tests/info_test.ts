@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { canonicalInfo, InfoError } from "../src/info.ts";
+import { canonicalInfo, InfoError } from "../src/goproxy/info.ts";
 
 const info = (o: unknown) =>
   new TextEncoder().encode(typeof o === "string" ? o : JSON.stringify(o));

@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { prefetch, type VerifyReport, VERSION } from "../mod.ts";
-import { jsonArgs } from "../src/args.ts";
-import type { ModuleRecord, PrefetchReport } from "../src/report.ts";
-import { escapePath } from "../src/module_path.ts";
+import { jsonArgs } from "../src/cli/args.ts";
+import type { ModuleRecord, PrefetchReport } from "../src/engine/report.ts";
+import { escapePath } from "../src/module/module_path.ts";
 import { makeTinySandbox, runCli, type TinySandbox } from "./support/tiny_sandbox.ts";
 
 const STATUSES = ["fetched", "cached", "private", "direct", "failed", "cancelled", "planned"];

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { testHost } from "./support/host.ts";
 import { join } from "node:path";
-import { runPrefetch } from "../src/prefetch.ts";
-import type { ProgressEvent } from "../src/report.ts";
+import { runPrefetch } from "../src/engine/prefetch.ts";
+import type { ProgressEvent } from "../src/engine/report.ts";
 import { diffTrees, runGo, snapshotTree } from "./support/go.ts";
 import { BUILD_LIST_ONLY_INFO } from "./support/modules.ts";
 import { withProxyProject, withStandardProject } from "./support/proxy_project.ts";

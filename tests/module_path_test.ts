@@ -10,7 +10,7 @@ import {
   matchPrefixPatterns,
   unescapePath,
   unescapeVersion,
-} from "../src/module_path.ts";
+} from "../src/module/module_path.ts";
 
 function accepts(fn: () => void): boolean {
   try {

@@ -9,7 +9,7 @@ import {
   netrcPath,
   parseNetrc,
   proxyAuthorization,
-} from "../src/netrc.ts";
+} from "../src/goproxy/netrc.ts";
 
 const basic = (user: string, password: string) => "Basic " + btoa(`${user}:${password}`);
 

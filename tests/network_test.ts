@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { join } from "node:path";
-import type { PrefetchReport } from "../src/report.ts";
+import type { PrefetchReport } from "../src/engine/report.ts";
 import { countConnections, serveHttp1Tls } from "./support/connection_counter.ts";
 import { needing } from "./support/platform.ts";
 import { serveProxy } from "./support/proxy_server.ts";

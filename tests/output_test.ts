@@ -8,16 +8,16 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { prefetch } from "../mod.ts";
-import { escapePath } from "../src/module_path.ts";
+import { escapePath } from "../src/module/module_path.ts";
 import {
   type Clock,
   formatBytes,
   Output,
   type OutputOptions,
   visibleWidth,
-} from "../src/output.ts";
-import type { ModuleRecord, PrefetchReport } from "../src/report.ts";
-import { totalsOf } from "../src/report.ts";
+} from "../src/cli/output.ts";
+import type { ModuleRecord, PrefetchReport } from "../src/engine/report.ts";
+import { totalsOf } from "../src/engine/report.ts";
 import { needing } from "./support/platform.ts";
 import { makeTinySandbox, runCli, type TinySandbox } from "./support/tiny_sandbox.ts";
 

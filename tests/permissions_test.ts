@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { prefetch } from "../mod.ts";
 import { testHost } from "./support/host.ts";
-import { runPrefetch, SetupError } from "../src/prefetch.ts";
-import { missingPermission, permissionErrorMessage } from "../src/permissions.ts";
+import { runPrefetch, SetupError } from "../src/engine/prefetch.ts";
+import { missingPermission, permissionErrorMessage } from "../src/cli/permissions.ts";
 import { canCheck } from "./support/platform.ts";
 import { listFiles } from "./support/small_project.ts";
 import { makeTinySandbox, runCli, type TinySandbox } from "./support/tiny_sandbox.ts";
@@ -53,7 +53,7 @@ Deno.test("permissions: run from a URL, as from JSR, the workers need --allow-im
   const root = join(import.meta.dirname!, "..");
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     const rel = decodeURIComponent(new URL(req.url).pathname);
-    if (rel.includes("..") || !/^\/(cli|mod)\.ts$|^\/src\/\w+\.ts$/.test(rel)) {
+    if (rel.includes("..") || !/^\/(cli|mod)\.ts$|^\/src\/\w+\/\w+\.ts$/.test(rel)) {
       return new Response("not found", { status: 404 });
     }
     const body = await Deno.readFile(join(root, rel)).catch(() => null);

@@ -4,9 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type GoEnv, resolveGoEnv } from "../src/go_env.ts";
-import { currentHost, type Host } from "../src/host.ts";
-import { discoverProject, type Project, ProjectError } from "../src/project.ts";
+import { type GoEnv, resolveGoEnv } from "../src/project/go_env.ts";
+import { currentHost, type Host } from "../src/project/host.ts";
+import { discoverProject, type Project, ProjectError } from "../src/project/project.ts";
 
 const SUM = "example.com/m v1.0.0/go.mod h1:G7mAYYxgmS0lVkHyy2hEOLQCFB0DlQFTMLWggykrydc=\n";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseProxyList, ProxyListError, redactUrl } from "../src/proxy_list.ts";
+import { parseProxyList, ProxyListError, redactUrl } from "../src/goproxy/proxy_list.ts";
 
 const url = (u: string, fallBackOnError = false) => ({ kind: "url", url: u, fallBackOnError });
 const DIRECT = { kind: "direct", fallBackOnError: false };

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { escapePath, escapeVersion } from "../src/module_path.ts";
+import { escapePath, escapeVersion } from "../src/module/module_path.ts";
 import { diffTrees, runGo, snapshotTree, tempDir } from "./support/go.ts";
 import { type CliRun, runGoprefetch } from "./support/goprefetch.ts";
 import { writeProxyTree } from "./support/modules.ts";

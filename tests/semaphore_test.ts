@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MemoryBudget, Semaphore } from "../src/semaphore.ts";
+import { MemoryBudget, Semaphore } from "../src/util/semaphore.ts";
 
 Deno.test("semaphore: waiters of a lower priority number go first, FIFO within a priority", async () => {
   const sem = new Semaphore(1);

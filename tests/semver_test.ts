@@ -7,7 +7,7 @@ import {
   semverBuild,
   semverMajor,
   sortVersions,
-} from "../src/semver.ts";
+} from "../src/module/semver.ts";
 
 // Ported from golang.org/x/mod semver/semver_test.go: input and canonical form ("" = invalid),
 // listed in increasing order.

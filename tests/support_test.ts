@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { escapePath, escapeVersion } from "../src/module_path.ts";
+import { escapePath, escapeVersion } from "../src/module/module_path.ts";
 import {
   diffTrees,
   goEnv,

@@ -2,15 +2,15 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { join } from "node:path";
 import { testHost } from "./support/host.ts";
-import { runPrefetch } from "../src/prefetch.ts";
-import { parseProxyList } from "../src/proxy_list.ts";
-import { parseGoSumDb, useSumDb } from "../src/sumdb.ts";
+import { runPrefetch } from "../src/engine/prefetch.ts";
+import { parseProxyList } from "../src/goproxy/proxy_list.ts";
+import { parseGoSumDb, useSumDb } from "../src/sumdb/sumdb.ts";
 import {
   prefetchToolchain,
   selectToolchain,
   type ToolchainOptions,
   toolchainVersion,
-} from "../src/toolchain.ts";
+} from "../src/engine/toolchain.ts";
 import { diffTrees, goEnv, makeWritable, runGo, snapshotTree, tempDir } from "./support/go.ts";
 import { fileIdentities, runGoprefetch } from "./support/goprefetch.ts";
 import { serveSumDb, type SumDbServer, type SumDbServerOptions } from "./support/sumdb_server.ts";

@@ -7,9 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { currentHost } from "../src/host.ts";
-import { escapePath, escapeVersion } from "../src/module_path.ts";
-import { runVerify } from "../src/verify.ts";
+import { currentHost } from "../src/project/host.ts";
+import { escapePath, escapeVersion } from "../src/module/module_path.ts";
+import { runVerify } from "../src/engine/verify.ts";
 import { makeWritable, runGo } from "./support/go.ts";
 import { type CliRun, runGoprefetch } from "./support/goprefetch.ts";
 import { serveProxy } from "./support/proxy_server.ts";

@@ -9,7 +9,11 @@ import { runGoprefetch } from "./support/goprefetch.ts";
 
 Deno.test("version: VERSION is deno.json's version", () => {
   assert.match(config.version, /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/);
-  assert.equal(VERSION, config.version, "set VERSION in src/prefetch.ts to deno.json's version");
+  assert.equal(
+    VERSION,
+    config.version,
+    "set VERSION in src/engine/prefetch.ts to deno.json's version",
+  );
 });
 
 Deno.test("version: --version prints deno.json's version", async () => {

@@ -5,7 +5,7 @@
  * A normal run, and a rerun on a full cache, give none.
  */
 import assert from "node:assert/strict";
-import type { PrefetchReport, ReportWarning } from "../src/report.ts";
+import type { PrefetchReport, ReportWarning } from "../src/engine/report.ts";
 import { makeTinySandbox, runCli, type TinySandbox } from "./support/tiny_sandbox.ts";
 
 async function withBox(fn: (box: TinySandbox) => Promise<void>): Promise<void> {

@@ -16,7 +16,7 @@ import {
   type ZipEntry,
   ZipFormatError,
   type ZipSource,
-} from "../src/zip_reader.ts";
+} from "../src/zip/zip_reader.ts";
 import { deflate, rawZip } from "./support/raw_zip.ts";
 
 const encoder = new TextEncoder();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { TextReader, Uint8ArrayWriter, ZipWriter } from "@zip.js/zip.js";
-import { bytesSource, readCentralDirectory, type ZipEntry } from "../src/zip_reader.ts";
+import { bytesSource, readCentralDirectory, type ZipEntry } from "../src/zip/zip_reader.ts";
 import {
   checkZipEntries,
   MAX_GO_MOD,
@@ -9,7 +9,7 @@ import {
   type PlannedEntry,
   type ZipRule,
   ZipRuleError,
-} from "../src/zip_rules.ts";
+} from "../src/zip/zip_rules.ts";
 import { type RawEntry, rawZip } from "./support/raw_zip.ts";
 
 const M = "example.com/m";

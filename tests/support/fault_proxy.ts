@@ -10,7 +10,7 @@
 import net from "node:net";
 import { join } from "node:path";
 import zlib from "node:zlib";
-import { MAX_ZIP_FILE } from "../../src/zip_rules.ts";
+import { MAX_ZIP_FILE } from "../../src/zip/zip_rules.ts";
 
 /**
  * What the proxy does to one request:

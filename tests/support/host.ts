@@ -1,5 +1,5 @@
 import process from "node:process";
-import type { Host } from "../../src/host.ts";
+import type { Host } from "../../src/project/host.ts";
 
 /**
  * This process as a {@link Host}, but with exactly `env` as its environment and `cwd` as its

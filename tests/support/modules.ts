@@ -7,7 +7,7 @@
 
 import { dirname, join } from "node:path";
 import { Uint8ArrayReader, Uint8ArrayWriter, ZipWriter } from "@zip.js/zip.js";
-import { escapePath, escapeVersion } from "../../src/module_path.ts";
+import { escapePath, escapeVersion } from "../../src/module/module_path.ts";
 
 /** One module version to publish in a proxy tree; paths and versions are unescaped. */
 export interface ModuleSpec {

@@ -1,6 +1,6 @@
 /**
  * Publishing a hand-built module zip in a GOPROXY tree, and the go.sum hashes for it computed
- * straight from the h1 definition (independently of `src/dirhash.ts`), so that a test can give
+ * straight from the h1 definition (independently of `src/zip/dirhash.ts`), so that a test can give
  * goprefetch a go.sum that is right for a hostile zip.
  *
  * @module
@@ -8,7 +8,7 @@
 
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { escapePath, escapeVersion } from "../../src/module_path.ts";
+import { escapePath, escapeVersion } from "../../src/module/module_path.ts";
 import { type StreamedEntry, writeStreamedZip } from "./raw_zip.ts";
 
 /** One zip entry as the h1 sees it: the raw central-directory name and the inflated content. */

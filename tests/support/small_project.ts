@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import { escapePath, escapeVersion } from "../../src/module_path.ts";
+import { escapePath, escapeVersion } from "../../src/module/module_path.ts";
 import { goEnv, makeMainModule, makeWritable, tempDir } from "./go.ts";
 import { type ModuleSpec, writeProxyTree } from "./modules.ts";
 import { serveProxy } from "./proxy_server.ts";

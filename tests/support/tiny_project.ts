@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import { hash1, hashGoMod, sha256Hex } from "../../src/dirhash.ts";
+import { hash1, hashGoMod, sha256Hex } from "../../src/zip/dirhash.ts";
 import { goModuleSource, type ModuleSpec } from "./modules.ts";
 import { mulberry32 } from "./fault_proxy.ts";
 

@@ -5,11 +5,11 @@
  * @module
  */
 import { parseCommand, toolchainName, usage, UsageError } from "./args.ts";
-import { computeCacheKey } from "./cache_key.ts";
-import { currentHost } from "./host.ts";
+import { computeCacheKey } from "../engine/cache_key.ts";
+import { currentHost } from "../project/host.ts";
 import { fail, type Sinks } from "./outcome.ts";
 import { commandNeeds, missingPermission } from "./permissions.ts";
-import { SetupError } from "./prefetch.ts";
+import { SetupError } from "../engine/prefetch.ts";
 
 const HELP = `goprefetch cache-key: print a key for caching GOMODCACHE between CI runs
 

@@ -9,9 +9,9 @@
  */
 import { Buffer } from "node:buffer";
 import { dirname, join } from "node:path";
-import { mkdirAll, writeAll } from "./module_cache.ts";
-import type { ProxyEntry } from "./proxy_list.ts";
-import { redactUrl } from "./proxy_list.ts";
+import { mkdirAll, writeAll } from "../cache/module_cache.ts";
+import type { ProxyEntry } from "../goproxy/proxy_list.ts";
+import { redactUrl } from "../goproxy/proxy_list.ts";
 import { sameBytes } from "./tlog.ts";
 import { type SumDbOps, WriteConflictError } from "./sumdb_client.ts";
 

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { matchPrefixPatterns } from "./module_path.ts";
-import type { ProxyEntry } from "./proxy_list.ts";
+import { matchPrefixPatterns } from "../module/module_path.ts";
+import type { ProxyEntry } from "../goproxy/proxy_list.ts";
 import { parseVerifierKey } from "./signed_note.ts";
 import { SumDbClient } from "./sumdb_client.ts";
 import { sumDbStore } from "./sumdb_store.ts";

@@ -6,11 +6,11 @@
  * @module
  */
 import { parseCommand } from "./args.ts";
-import { currentHost } from "./host.ts";
+import { currentHost } from "../project/host.ts";
 import { fail, type Sinks, writeJson } from "./outcome.ts";
 import { commandNeeds, missingPermission, outputNeeds } from "./permissions.ts";
-import { SetupError } from "./prefetch.ts";
-import { runVerify, type VerifyReport } from "./verify.ts";
+import { SetupError } from "../engine/prefetch.ts";
+import { runVerify, type VerifyReport } from "../engine/verify.ts";
 
 const HELP = `goprefetch verify: check the cached modules go.sum names, as go mod verify does
 

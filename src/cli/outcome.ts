@@ -9,7 +9,7 @@
 import { errorCommands, inGitHubActions, stepSummary } from "./github_actions.ts";
 import { errorReport, jsonTarget } from "./json_output.ts";
 import { writeAll } from "./output.ts";
-import type { PrefetchReport } from "./report.ts";
+import type { PrefetchReport } from "../engine/report.ts";
 
 /** Where a run's outcome goes. */
 export interface Sinks {

@@ -18,7 +18,7 @@ import {
   parseGoMod,
   type Replace,
 } from "./go_mod.ts";
-import { compareSemver } from "./semver.ts";
+import { compareSemver } from "../module/semver.ts";
 
 /** A main module: its directory and its parsed go.mod. */
 export interface MainModule {

@@ -6,7 +6,7 @@
  */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { checkOutputFiles, fail, type Sinks } from "./outcome.ts";
-import { checkToolchainName, ToolchainNameError } from "./toolchain.ts";
+import { checkToolchainName, ToolchainNameError } from "../engine/toolchain.ts";
 
 const HELP_OPTION = { help: { type: "boolean", short: "h" } } as const;
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isPseudoVersion } from "./semver.ts";
+import { isPseudoVersion } from "../module/semver.ts";
 
 /** A `.info` response that go would refuse. */
 export class InfoError extends Error {

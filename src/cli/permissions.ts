@@ -8,15 +8,15 @@
  */
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { currentHost, type Host } from "./host.ts";
+import { currentHost, type Host } from "../project/host.ts";
 import {
   loadGoEnv,
   loadSetup,
   type PrefetchOptions,
   SetupError,
   toolchainVersion,
-} from "./prefetch.ts";
-import { parseProxyList } from "./proxy_list.ts";
+} from "../engine/prefetch.ts";
+import { parseProxyList } from "../goproxy/proxy_list.ts";
 
 /**
  * The one message that names every permission of `needs` not granted, as the flags to add
@@ -195,13 +195,13 @@ export function runNeeds(
 }
 
 /**
- * Loading the Web Workers that install and verify modules: Deno checks a local script against
- * `--allow-read`. A script from a URL (a run from JSR) is checked against `--allow-import`,
+ * Loading the Web Workers that install and verify modules, and the modules they import from
+ * the whole of `src/`: Deno checks a local script against `--allow-read`. A script from a URL (a run from JSR) is checked against `--allow-import`,
  * whose default already allows jsr.io, not against `--allow-net`.
  */
 function workerNeeds(): Deno.PermissionDescriptor[] {
   if (!import.meta.url.startsWith("file:")) return [];
-  return [{ name: "read", path: dirname(fileURLToPath(import.meta.url)) }];
+  return [{ name: "read", path: dirname(dirname(fileURLToPath(import.meta.url))) }];
 }
 
 /** Writing the files a run writes besides the cache: the JSON report and the step summary. */

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { type BuildListInput, computeBuildList } from "./build_list.ts";
-import { hashGoMod } from "./dirhash.ts";
-import { moduleKey, type ModuleVersion } from "./go_mod.ts";
+import { type BuildListInput, computeBuildList } from "../project/build_list.ts";
+import { hashGoMod } from "../zip/dirhash.ts";
+import { moduleKey, type ModuleVersion } from "../project/go_mod.ts";
 import {
   type Fetched,
   LeftToGoError,
@@ -15,11 +15,11 @@ import {
   unproxied,
   UnreachableError,
   type ZipBody,
-} from "./goproxy.ts";
-import type { ModuleSums } from "./gosum.ts";
-import { canonicalInfo } from "./info.ts";
-import type { InstallJob } from "./installer.ts";
-import { InstallError, InstallPool } from "./install_pool.ts";
+} from "../goproxy/goproxy.ts";
+import type { ModuleSums } from "../project/gosum.ts";
+import { canonicalInfo } from "../goproxy/info.ts";
+import type { InstallJob } from "../cache/installer.ts";
+import { InstallError, InstallPool } from "../cache/install_pool.ts";
 import {
   cachedGoMods,
   type CacheState,
@@ -31,11 +31,11 @@ import {
   readCacheState,
   rewriteVersionList,
   writeFileAtomic,
-} from "./module_cache.ts";
-import { matchPrefixPatterns } from "./module_path.ts";
-import type { ProxyEntry } from "./proxy_list.ts";
+} from "../cache/module_cache.ts";
+import { matchPrefixPatterns } from "../module/module_path.ts";
+import type { ProxyEntry } from "../goproxy/proxy_list.ts";
 import type { BuildListReport, ModuleRecord, ProgressEvent, ReportWarning } from "./report.ts";
-import { MemoryBudget, Semaphore } from "./semaphore.ts";
+import { MemoryBudget, Semaphore } from "../util/semaphore.ts";
 import { missingInfos } from "./warnings.ts";
 
 /** Everything a pipeline run needs; no defaults are read from the process here. */

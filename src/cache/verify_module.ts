@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { hashDir, hashGoMod, hashZipFile } from "./dirhash.ts";
-import type { ModuleSums } from "./gosum.ts";
+import { hashDir, hashGoMod, hashZipFile } from "../zip/dirhash.ts";
+import type { ModuleSums } from "../project/gosum.ts";
 import { modulePaths } from "./module_cache.ts";
 
 /**
@@ -47,7 +47,7 @@ export interface VerifyJob {
  *
  * @example
  * ```ts
- * import { parseGoSum } from "./gosum.ts";
+ * import { parseGoSum } from "../project/gosum.ts";
  * const goSum = parseGoSum(Deno.readTextFileSync("go.sum"), "go.sum");
  * const root = "/home/me/go/pkg/mod";
  * const record = verifyModule({ root, sums: goSum.modules.get("example.com/m@v1.0.0")! });

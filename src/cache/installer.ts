@@ -10,7 +10,7 @@
  */
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
-import { EMPTY_SHA256, hash1, type HashedFile, hashZipFile, sha256Hex } from "./dirhash.ts";
+import { EMPTY_SHA256, hash1, type HashedFile, hashZipFile, sha256Hex } from "../zip/dirhash.ts";
 import { mkdirAll, type ModulePaths, modulePaths, removeTree, writeAll } from "./module_cache.ts";
 import {
   bytesSource,
@@ -20,8 +20,8 @@ import {
   type ZipEntry,
   ZipFormatError,
   type ZipSource,
-} from "./zip_reader.ts";
-import { checkZipEntries, type PlannedEntry } from "./zip_rules.ts";
+} from "../zip/zip_reader.ts";
+import { checkZipEntries, type PlannedEntry } from "../zip/zip_rules.ts";
 
 /** One per isolate: installs run one at a time in each worker, and each entry inflates in one call. */
 const inflater = new EntryInflater();

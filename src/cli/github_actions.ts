@@ -5,7 +5,7 @@
  * @module
  */
 import { formatBytes } from "./output.ts";
-import type { ModuleRecord, PrefetchReport } from "./report.ts";
+import type { ModuleRecord, PrefetchReport } from "../engine/report.ts";
 
 /** Whether this process runs as a GitHub Actions step. */
 export function inGitHubActions(env: Record<string, string | undefined>): boolean {

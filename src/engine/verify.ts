@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { Host } from "./host.ts";
-import { modulePaths } from "./module_cache.ts";
+import type { Host } from "../project/host.ts";
+import { modulePaths } from "../cache/module_cache.ts";
 import { loadSetup, loadSums, type PrefetchOptions, VERSION } from "./prefetch.ts";
-import { type VerifyJob, verifyModule, type VerifyRecord } from "./verify_module.ts";
+import { type VerifyJob, verifyModule, type VerifyRecord } from "../cache/verify_module.ts";
 
 /** The result of a verify run. */
 export interface VerifyReport {
@@ -37,7 +37,7 @@ export type VerifyOptions = Pick<PrefetchOptions, "dir" | "recursive" | "env" | 
  * @throws {SetupError} when the run cannot start.
  * @example
  * ```ts
- * import { currentHost } from "./host.ts";
+ * import { currentHost } from "../project/host.ts";
  * const report = await runVerify({ dir: "." }, currentHost());
  * if (report.totals.modified > 0) Deno.exit(1);
  * ```
@@ -100,7 +100,7 @@ async function inWorkers(jobs: VerifyJob[], size: number): Promise<VerifyRecord[
   let next = 0;
   const workers = Array.from(
     { length: Math.min(size, jobs.length - 1) },
-    () => new Worker(new URL("./verify_worker.ts", import.meta.url), { type: "module" }),
+    () => new Worker(new URL("../cache/verify_worker.ts", import.meta.url), { type: "module" }),
   );
   const inWorker = (worker: Worker) =>
     new Promise<void>((resolve, reject) => {

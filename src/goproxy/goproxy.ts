@@ -21,11 +21,11 @@
  * @module
  */
 import { ByteBody } from "./byte_body.ts";
-import { writeAll } from "./module_cache.ts";
-import { escapePath, escapeVersion } from "./module_path.ts";
+import { writeAll } from "../cache/module_cache.ts";
+import { escapePath, escapeVersion } from "../module/module_path.ts";
 import { firstKind, type ProxyEntry, redactUrl } from "./proxy_list.ts";
-import { type MemoryBudget, Semaphore } from "./semaphore.ts";
-import { MAX_ZIP_FILE } from "./zip_rules.ts";
+import { type MemoryBudget, Semaphore } from "../util/semaphore.ts";
+import { MAX_ZIP_FILE } from "../zip/zip_rules.ts";
 
 /** The proxy has no such file (404, 410, a missing `file://` file, or `GOPROXY=off`). */
 export class NotExistError extends Error {

@@ -7,8 +7,8 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { GoSum } from "./gosum.ts";
-import type { Host } from "./host.ts";
+import type { GoSum } from "../project/gosum.ts";
+import type { Host } from "../project/host.ts";
 import { loadSetup, loadSums, type PrefetchOptions, toolchainVersion } from "./prefetch.ts";
 import { TOOLCHAIN_MODULE } from "./toolchain.ts";
 

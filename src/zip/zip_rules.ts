@@ -5,8 +5,8 @@
  * @module
  */
 
-import { checkFilePath, checkModule } from "./module_path.ts";
-import { canonicalVersion } from "./semver.ts";
+import { checkFilePath, checkModule } from "../module/module_path.ts";
+import { canonicalVersion } from "../module/semver.ts";
 import type { ZipEntry } from "./zip_reader.ts";
 
 /** Maximum size of a module zip file, and of the sum of its declared uncompressed sizes. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { firstKind, type ProxyEntry } from "./proxy_list.ts";
+import { firstKind, type ProxyEntry } from "../goproxy/proxy_list.ts";
 import type { LeftToGoReason, ModuleRecord, ReportWarning } from "./report.ts";
 
 /** Module versions named in a warning before "and N more". */

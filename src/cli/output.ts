@@ -9,7 +9,7 @@
  * @module
  */
 import { styleText } from "node:util";
-import type { ModuleRecord, PrefetchReport, ProgressEvent } from "./report.ts";
+import type { ModuleRecord, PrefetchReport, ProgressEvent } from "../engine/report.ts";
 
 /** A clock in milliseconds with a repeating timer; tests pass a fake one. */
 export interface Clock {

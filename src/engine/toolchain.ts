@@ -7,11 +7,11 @@
  * @module
  */
 import { join } from "node:path";
-import { hashZipFile } from "./dirhash.ts";
-import { compareGoVersions, goDirective } from "./go_mod.ts";
-import { ProxyClient } from "./goproxy.ts";
-import type { Host } from "./host.ts";
-import { ChecksumMismatchError, installModule } from "./installer.ts";
+import { hashZipFile } from "../zip/dirhash.ts";
+import { compareGoVersions, goDirective } from "../project/go_mod.ts";
+import { ProxyClient } from "../goproxy/goproxy.ts";
+import type { Host } from "../project/host.ts";
+import { ChecksumMismatchError, installModule } from "../cache/installer.ts";
 import {
   isDirComplete,
   lockVersion,
@@ -19,11 +19,11 @@ import {
   type ModulePaths,
   modulePaths,
   writeAll,
-} from "./module_cache.ts";
-import type { ProxyEntry } from "./proxy_list.ts";
+} from "../cache/module_cache.ts";
+import type { ProxyEntry } from "../goproxy/proxy_list.ts";
 import type { ModuleRecord } from "./report.ts";
-import { MemoryBudget } from "./semaphore.ts";
-import { lookupSumDb, parseGoSumDb, type SumDb, SumDbError, useSumDb } from "./sumdb.ts";
+import { MemoryBudget } from "../util/semaphore.ts";
+import { lookupSumDb, parseGoSumDb, type SumDb, SumDbError, useSumDb } from "../sumdb/sumdb.ts";
 
 /** The module every Go toolchain is published as. */
 export const TOOLCHAIN_MODULE = "golang.org/toolchain";

@@ -5,9 +5,9 @@
  * @module
  */
 import { join } from "node:path";
-import type { GoModSource } from "./build_list.ts";
-import { escapePath, escapeVersion } from "./module_path.ts";
-import { canonicalVersion, sortVersions } from "./semver.ts";
+import type { GoModSource } from "../project/build_list.ts";
+import { escapePath, escapeVersion } from "../module/module_path.ts";
+import { canonicalVersion, sortVersions } from "../module/semver.ts";
 
 /** Every file and directory go uses for one module version. */
 export interface ModulePaths {

@@ -6,14 +6,14 @@
  * @module
  */
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import type { BuildListInput, MainModule } from "./build_list.ts";
-import { findGoBinary, type GoEnv, resolveGoEnv } from "./go_env.ts";
-import type { GoSum } from "./gosum.ts";
-import type { Host } from "./host.ts";
-import { proxyAuthorization } from "./netrc.ts";
+import type { BuildListInput, MainModule } from "../project/build_list.ts";
+import { findGoBinary, type GoEnv, resolveGoEnv } from "../project/go_env.ts";
+import type { GoSum } from "../project/gosum.ts";
+import type { Host } from "../project/host.ts";
+import { proxyAuthorization } from "../goproxy/netrc.ts";
 import { runPipeline } from "./pipeline.ts";
-import { discoverProject, type Project, readSumFiles } from "./project.ts";
-import { parseProxyList, type ProxyEntry, redactUrl } from "./proxy_list.ts";
+import { discoverProject, type Project, readSumFiles } from "../project/project.ts";
+import { parseProxyList, type ProxyEntry, redactUrl } from "../goproxy/proxy_list.ts";
 import type { PrefetchReport, ProgressEvent, ReportWarning } from "./report.ts";
 import { totalsOf } from "./report.ts";
 import { prefetchToolchain, wantedToolchain } from "./toolchain.ts";

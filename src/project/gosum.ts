@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { EMPTY_GO_MOD_HASH } from "./dirhash.ts";
+import { EMPTY_GO_MOD_HASH } from "../zip/dirhash.ts";
 
 /** One module version named by go.sum, with the hashes go accepts for it. */
 export interface ModuleSums {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { VERSION } from "./prefetch.ts";
+import { VERSION } from "../engine/prefetch.ts";
 
 /**
  * The JSON document of a run that could not start (a usage, setup or permission error) or
@@ -23,7 +23,7 @@ export function errorReport(message: string): ErrorReport {
 }
 
 /**
- * Where `--json` sends the report, read from arguments in the form `jsonArgs` (`src/args.ts`)
+ * Where `--json` sends the report, read from arguments in the form `jsonArgs` (`src/cli/args.ts`)
  * gives them, so that it is known even when the other arguments are wrong: `-` for standard
  * output, a file name, or undefined.
  */

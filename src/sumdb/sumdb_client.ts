@@ -8,7 +8,7 @@
  * @module
  */
 import { openNote, parseVerifierKey, type Verifier } from "./signed_note.ts";
-import { escapePath, escapeVersion } from "./module_path.ts";
+import { escapePath, escapeVersion } from "../module/module_path.ts";
 import {
   EMPTY_TREE_HASH,
   parseRecord,
