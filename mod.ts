@@ -41,7 +41,7 @@ export { escapePath, escapeVersion, matchPrefixPatterns } from "./src/module/mod
 export type { VerifyOptions, VerifyReport } from "./src/engine/verify.ts";
 export type { VerifyRecord, VerifyStatus } from "./src/cache/verify_module.ts";
 export { cacheKeyOf, type CacheKeyOptions } from "./src/engine/cache_key.ts";
-export type { ErrorReport } from "./src/cli/json_output.ts";
+export type { ErrorReport } from "./src/engine/report.ts";
 
 /**
  * Prefetches the modules of the Go project in `options.dir` into GOMODCACHE, reading the

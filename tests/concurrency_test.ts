@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { isDirComplete, lockVersion, mkdirAll, modulePaths } from "../src/cache/module_cache.ts";
+import { isDirComplete, lockVersion, modulePaths } from "../src/cache/module_cache.ts";
+import { mkdirAll } from "../src/util/files.ts";
 import { escapePath, escapeVersion } from "../src/module/module_path.ts";
 import { type FaultProxy, serveFaultProxy } from "./support/fault_proxy.ts";
 import { diffTrees, type GoRun, runGo, snapshotTree, type TreeEntry } from "./support/go.ts";

@@ -11,7 +11,8 @@
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { EMPTY_SHA256, hash1, type HashedFile, hashZipFile, sha256Hex } from "../zip/dirhash.ts";
-import { mkdirAll, type ModulePaths, modulePaths, removeTree, writeAll } from "./module_cache.ts";
+import { type ModulePaths, modulePaths } from "./module_cache.ts";
+import { mkdirAll, removeTree, writeAll } from "../util/files.ts";
 import {
   bytesSource,
   EntryInflater,

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { GoModSource } from "../project/build_list.ts";
 import { escapePath, escapeVersion } from "../module/module_path.ts";
 import { canonicalVersion, sortVersions } from "../module/semver.ts";
+import { writeAll } from "../util/files.ts";
 
 /** Every file and directory go uses for one module version. */
 export interface ModulePaths {
@@ -180,32 +181,6 @@ export async function lockVersion(p: ModulePaths, umask: number): Promise<Deno.F
   return file;
 }
 
-/** Creates a directory and its parents with mode 0777 (masked by the process umask), as go's `MkdirAll`. */
-export async function mkdirAll(dir: string): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true, mode: 0o777 });
-}
-
-/** Removes a tree that may hold read-only directories, as go's `RemoveAll` in the cache does. */
-export async function removeTree(dir: string): Promise<void> {
-  try {
-    await Deno.lstat(dir);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return;
-    throw e;
-  }
-  await makeTreeWritable(dir);
-  await Deno.remove(dir, { recursive: true });
-}
-
-async function makeTreeWritable(dir: string): Promise<void> {
-  const info = await Deno.lstat(dir);
-  if (!info.isDirectory) return;
-  await Deno.chmod(dir, (info.mode! & 0o777) | 0o700);
-  for await (const entry of Deno.readDir(dir)) {
-    if (entry.isDirectory) await makeTreeWritable(join(dir, entry.name));
-  }
-}
-
 async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
   try {
     return await Deno.stat(path);
@@ -253,11 +228,6 @@ export function cachedGoMods(root: string): GoModSource {
     module: (m) => read(modulePaths(root, m.path, m.version).base + ".mod"),
     dir: (dir) => read(join(dir, "go.mod")),
   };
-}
-
-/** Writes all of `data` at the file's current offset (a single write may be short). */
-export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
-  for (let n = 0; n < data.length;) n += await file.write(data.subarray(n));
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -5,17 +5,7 @@
  * @module
  */
 import { VERSION } from "../engine/prefetch.ts";
-
-/**
- * The JSON document of a run that could not start (a usage, setup or permission error) or
- * that ended in an internal error (`internal error: …`).
- */
-export interface ErrorReport {
-  /** goprefetch's version. */
-  tool: { name: string; version: string };
-  /** The error, as printed on standard error. */
-  error: string;
-}
+import type { ErrorReport } from "../engine/report.ts";
 
 /** The {@link ErrorReport} for `message`. */
 export function errorReport(message: string): ErrorReport {

@@ -25,13 +25,13 @@ import {
   type CacheState,
   isValidZiphash,
   lockVersion,
-  mkdirAll,
   type ModulePaths,
   modulePaths,
   readCacheState,
   rewriteVersionList,
   writeFileAtomic,
 } from "../cache/module_cache.ts";
+import { mkdirAll } from "../util/files.ts";
 import { matchPrefixPatterns } from "../module/module_path.ts";
 import type { ProxyEntry } from "../goproxy/proxy_list.ts";
 import type { BuildListReport, ModuleRecord, ProgressEvent, ReportWarning } from "./report.ts";

@@ -189,3 +189,14 @@ export function totalsOf(records: ModuleRecord[], seconds: number): Totals {
   }
   return t;
 }
+
+/**
+ * The JSON document of a run that could not start (a usage, setup or permission error) or
+ * that ended in an internal error (`internal error: …`).
+ */
+export interface ErrorReport {
+  /** goprefetch's version. */
+  tool: { name: string; version: string };
+  /** The error, as printed on standard error. */
+  error: string;
+}

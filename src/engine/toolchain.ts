@@ -15,11 +15,10 @@ import { ChecksumMismatchError, installModule } from "../cache/installer.ts";
 import {
   isDirComplete,
   lockVersion,
-  mkdirAll,
   type ModulePaths,
   modulePaths,
-  writeAll,
 } from "../cache/module_cache.ts";
+import { mkdirAll, writeAll } from "../util/files.ts";
 import type { ProxyEntry } from "../goproxy/proxy_list.ts";
 import type { ModuleRecord } from "./report.ts";
 import { MemoryBudget } from "../util/semaphore.ts";

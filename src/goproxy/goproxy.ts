@@ -21,7 +21,7 @@
  * @module
  */
 import { ByteBody } from "./byte_body.ts";
-import { writeAll } from "../cache/module_cache.ts";
+import { writeAll } from "../util/files.ts";
 import { escapePath, escapeVersion } from "../module/module_path.ts";
 import { firstKind, type ProxyEntry, redactUrl } from "./proxy_list.ts";
 import { type MemoryBudget, Semaphore } from "../util/semaphore.ts";

@@ -9,7 +9,7 @@
  */
 import { Buffer } from "node:buffer";
 import { dirname, join } from "node:path";
-import { mkdirAll, writeAll } from "../cache/module_cache.ts";
+import { mkdirAll, writeAll } from "../util/files.ts";
 import type { ProxyEntry } from "../goproxy/proxy_list.ts";
 import { redactUrl } from "../goproxy/proxy_list.ts";
 import { sameBytes } from "./tlog.ts";
