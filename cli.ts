@@ -26,10 +26,16 @@ import {
   outputNeeds,
   permissionErrorMessage,
 } from "./src/cli/permissions.ts";
-import { type PrefetchOptions, runPrefetch, SetupError, VERSION } from "./src/engine/prefetch.ts";
+import { DEFAULTS } from "./src/engine/defaults.ts";
+import { type PrefetchOptions, runPrefetch } from "./src/engine/prefetch.ts";
+import { SetupError } from "./src/engine/setup.ts";
+import { VERSION } from "./src/engine/version.ts";
 import { parseProxyList, ProxyListError } from "./src/goproxy/proxy_list.ts";
 import type { PrefetchReport } from "./src/engine/report.ts";
 import { verifyMain } from "./src/cli/verify_command.ts";
+
+/** The default `--stall-timeout`, in the seconds it is given in. */
+const STALL_SECONDS = DEFAULTS.stallTimeoutMs / 1000;
 
 const HELP = `goprefetch ${VERSION}: fill the Go module cache from go.sum, before go build runs
 
@@ -44,7 +50,7 @@ The cache, proxies and private patterns come from the go environment
 https proxies get credentials from .netrc (NETRC, GOAUTH=netrc, the default) or the URL.
 
 Options:
-  -c, --concurrency N    requests in flight at most, 1 to 1000 (default 256)
+  -c, --concurrency N    requests in flight at most, 1 to 1000 (default ${DEFAULTS.concurrency})
   -v, --verbose          one line per module
   -q, --quiet            print errors only
       --dry-run          print what would be fetched, fetch nothing
@@ -53,8 +59,8 @@ Options:
       --continue-on-error  keep going after a module fails (exit 1 at the end)
       --toolchain goX.Y.Z  also fetch this Go toolchain (default: the one GOTOOLCHAIN=auto
                          would switch to for go.work or go.mod), checked with GOSUMDB
-      --retries N        retries of a failed request that may succeed later (default 4)
-      --stall-timeout SECONDS  retry a download that receives nothing for this long (default 30)
+      --retries N        retries of a failed request that may succeed later (default ${DEFAULTS.retries})
+      --stall-timeout SECONDS  retry a download that receives nothing for this long (default ${STALL_SECONDS})
       --json [FILE]      print the JSON report on stdout, or write it to FILE (--json=FILE,
                          or --json FILE when FILE ends in .json and is not a directory);
                          on a usage, setup or permission error: {"tool": …, "error": "…"}
@@ -155,7 +161,9 @@ const MAX_CONCURRENCY = 1000;
  */
 function prefetchOptions(parsed: CommandLine<typeof PREFETCH_OPTIONS>): PrefetchOptions {
   const { values, path, typed } = parsed;
-  const stallTimeout = values["stall-timeout"] === undefined ? 30 : Number(values["stall-timeout"]);
+  const stallTimeout = values["stall-timeout"] === undefined
+    ? STALL_SECONDS
+    : Number(values["stall-timeout"]);
   if (!Number.isFinite(stallTimeout) || stallTimeout <= 0) {
     throw new UsageError(
       `${typed("stall-timeout")} must be a number of seconds above 0, ` +
@@ -177,13 +185,13 @@ function prefetchOptions(parsed: CommandLine<typeof PREFETCH_OPTIONS>): Prefetch
     concurrency: wholeNumber(values.concurrency, typed("concurrency"), {
       min: 1,
       max: MAX_CONCURRENCY,
-      fallback: 256,
+      fallback: DEFAULTS.concurrency,
     }),
     proxy: values.proxy,
     dryRun: values["dry-run"],
     continueOnError: values["continue-on-error"],
     toolchain: values.toolchain,
-    retries: wholeNumber(values.retries, typed("retries"), { min: 0, fallback: 4 }),
+    retries: wholeNumber(values.retries, typed("retries"), { min: 0, fallback: DEFAULTS.retries }),
     stallTimeoutMs: stallTimeout * 1000,
   };
 }

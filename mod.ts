@@ -22,7 +22,8 @@ import { type PrefetchOptions, runPrefetch } from "./src/engine/prefetch.ts";
 import type { PrefetchReport } from "./src/engine/report.ts";
 import { runVerify, type VerifyOptions, type VerifyReport } from "./src/engine/verify.ts";
 
-export { SetupError, VERSION } from "./src/engine/prefetch.ts";
+export { SetupError, type SetupOptions } from "./src/engine/setup.ts";
+export { VERSION } from "./src/engine/version.ts";
 export type { PrefetchOptions } from "./src/engine/prefetch.ts";
 export type {
   BuildListReport,

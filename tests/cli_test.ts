@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import process from "node:process";
 import { escapePath, escapeVersion } from "../src/module/module_path.ts";
-import { VERSION } from "../src/engine/prefetch.ts";
+import { VERSION } from "../src/engine/version.ts";
 import { diffTrees, runGo, snapshotTree } from "./support/go.ts";
 import { type CliRun, runGoprefetch } from "./support/goprefetch.ts";
 import { type ProxyServer, serveProxy } from "./support/proxy_server.ts";

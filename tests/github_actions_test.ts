@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { errorCommands, stepSummary } from "../src/cli/github_actions.ts";
 import type { ModuleRecord, PrefetchReport } from "../src/engine/report.ts";
 import { totalsOf } from "../src/engine/report.ts";
+import { DEFAULTS } from "../src/engine/defaults.ts";
 import { makeTinySandbox, runCli, type TinySandbox } from "./support/tiny_sandbox.ts";
 
 const ACTION_YML = join(import.meta.dirname!, "..", "action.yml");
@@ -173,6 +174,11 @@ Deno.test("github: action.yml runs goprefetch with the inputs, scoped permission
   assert.match(
     yml,
     /uses: denoland\/setup-deno@[0-9a-f]{40} # v2\.\d+\.\d+\n\s+with:\n\s+deno-version: 2\.9\.x/,
+  );
+  assert.match(
+    yml,
+    new RegExp(`\n  concurrency:\n.*\n    default: "${DEFAULTS.concurrency}"\n`),
+    "the action's default -c is the command line's",
   );
   const [script, outputs] = actionScripts(yml);
   assert.ok(!script.includes("-A"), "the action runs with named permissions, not -A");

@@ -9,7 +9,7 @@ import { computeCacheKey } from "../engine/cache_key.ts";
 import { currentHost } from "../project/host.ts";
 import { fail, type Sinks } from "./outcome.ts";
 import { commandNeeds, missingPermission } from "./permissions.ts";
-import { SetupError } from "../engine/prefetch.ts";
+import { SetupError } from "../engine/setup.ts";
 
 const HELP = `goprefetch cache-key: print a key for caching GOMODCACHE between CI runs
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { VERSION } from "../engine/prefetch.ts";
+import { VERSION } from "../engine/version.ts";
 import type { ErrorReport } from "../engine/report.ts";
 
 /** The {@link ErrorReport} for `message`. */

@@ -9,13 +9,8 @@
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { currentHost, type Host } from "../project/host.ts";
-import {
-  loadGoEnv,
-  loadSetup,
-  type PrefetchOptions,
-  SetupError,
-  toolchainVersion,
-} from "../engine/prefetch.ts";
+import type { PrefetchOptions } from "../engine/prefetch.ts";
+import { loadGoEnv, loadSetup, SetupError, toolchainVersion } from "../engine/setup.ts";
 import { parseProxyList } from "../goproxy/proxy_list.ts";
 
 /**

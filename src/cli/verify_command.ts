@@ -9,7 +9,7 @@ import { parseCommand } from "./args.ts";
 import { currentHost } from "../project/host.ts";
 import { fail, type Sinks, writeJson } from "./outcome.ts";
 import { commandNeeds, missingPermission, outputNeeds } from "./permissions.ts";
-import { SetupError } from "../engine/prefetch.ts";
+import { SetupError } from "../engine/setup.ts";
 import { runVerify, type VerifyReport } from "../engine/verify.ts";
 
 const HELP = `goprefetch verify: check the cached modules go.sum names, as go mod verify does

@@ -9,14 +9,11 @@
 import { createHash } from "node:crypto";
 import type { GoSum } from "../project/gosum.ts";
 import type { Host } from "../project/host.ts";
-import { loadSetup, loadSums, type PrefetchOptions, toolchainVersion } from "./prefetch.ts";
+import { loadSetup, loadSums, type SetupOptions, toolchainVersion } from "./setup.ts";
 import { TOOLCHAIN_MODULE } from "./toolchain.ts";
 
 /** Options of `cacheKey()`: which project and toolchain, as for a prefetch. */
-export type CacheKeyOptions = Pick<
-  PrefetchOptions,
-  "dir" | "recursive" | "env" | "gomodcache" | "toolchain"
->;
+export type CacheKeyOptions = SetupOptions;
 
 /** The format of the hashed text; a change of format changes every key. */
 const FORMAT = "goprefetch cache-key v1\n";

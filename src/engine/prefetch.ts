@@ -5,37 +5,35 @@
  *
  * @module
  */
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import type { BuildListInput, MainModule } from "../project/build_list.ts";
-import { findGoBinary, type GoEnv, resolveGoEnv } from "../project/go_env.ts";
-import type { GoSum } from "../project/gosum.ts";
+import { findGoBinary, type GoEnv } from "../project/go_env.ts";
 import type { Host } from "../project/host.ts";
 import { proxyAuthorization } from "../goproxy/netrc.ts";
 import { runPipeline } from "./pipeline.ts";
-import { discoverProject, type Project, readSumFiles } from "../project/project.ts";
+import type { Project } from "../project/project.ts";
 import { parseProxyList, type ProxyEntry, redactUrl } from "../goproxy/proxy_list.ts";
 import type { PrefetchReport, ProgressEvent, ReportWarning } from "./report.ts";
 import { totalsOf } from "./report.ts";
-import { prefetchToolchain, wantedToolchain } from "./toolchain.ts";
+import { DEFAULTS } from "./defaults.ts";
+import {
+  asSetupError,
+  loadSetup,
+  loadSums,
+  SetupError,
+  type SetupOptions,
+  toolchainVersion,
+} from "./setup.ts";
+import { prefetchToolchain } from "./toolchain.ts";
+import { VERSION } from "./version.ts";
 import { nothingPrefetched, warningDetails } from "./warnings.ts";
 
-/** goprefetch's version, as published. */
-export const VERSION = "0.1.0";
-
 /** Options of a prefetch run; every field has a default. */
-export interface PrefetchOptions {
-  /** Project directory: a module, or a directory in a go.work workspace. Default: the current directory. */
-  dir?: string;
-  /** Take the go.sum of every module under `dir` instead (GOWORK is then not consulted). */
-  recursive?: boolean;
+export interface PrefetchOptions extends SetupOptions {
   /** Proxy list used instead of GOPROXY, same syntax. */
   proxy?: string;
   /** Requests in flight at most. Default 256. */
   concurrency?: number;
-  /** GOMODCACHE to fill instead of the go environment's. */
-  gomodcache?: string;
-  /** Environment variables laid over the process environment (for example GOPRIVATE). */
-  env?: Record<string, string>;
   /** Retries of a transient failure per request. Default 4. */
   retries?: number;
   /** Abort and retry a body that delivers nothing for this long. Default 30 000 ms. */
@@ -50,11 +48,6 @@ export interface PrefetchOptions {
   memoryBudget?: number;
   /** Plan only: report what would be fetched, fetch nothing. */
   dryRun?: boolean;
-  /**
-   * Prefetch this Go toolchain (`goX.Y.Z`) as `golang.org/toolchain`. Without it, the one
-   * GOTOOLCHAIN and go.work or go.mod make go switch to, if any.
-   */
-  toolchain?: string;
   /** Keep going after a module fails. Default false: the first failure stops new work. */
   continueOnError?: boolean;
   /**
@@ -66,86 +59,13 @@ export interface PrefetchOptions {
   onProgress?: (event: ProgressEvent) => void;
 }
 
-/** The run cannot start: no go.mod or go.sum, or a go environment or go.work go itself would reject. */
-export class SetupError extends Error {
-  /** `"SetupError"`. */
-  override name = "SetupError";
-}
-
-const MEMORY_BUDGET = 8 * 1024 * 1024;
-
-/** What a run works from: the go environment, the cache, and the project's go.sum files. */
-export interface Setup {
-  /** The project directory, absolute. */
-  dir: string;
-  /** The resolved go environment. */
-  env: GoEnv;
-  /** GOMODCACHE, absolute. */
-  gomodcache: string;
-  /** Where the go.sum files come from. */
-  project: Project;
-}
-
-/**
- * Resolves the go environment and discovers the project, as `prefetch` and `verify` both do.
- *
- * @throws {SetupError} when the run cannot start.
- */
-export function loadSetup(
-  options: Pick<PrefetchOptions, "dir" | "recursive" | "env" | "gomodcache">,
-  host: Host,
-): Setup {
-  const dir = resolve(host.cwd, options.dir ?? ".");
-  const { env, gomodcache } = loadGoEnv(options, host);
-  try {
-    const project = discoverProject(
-      { dir, recursive: options.recursive, env: { ...env, GOMODCACHE: gomodcache } },
-      host,
-    );
-    return { dir, env, gomodcache, project };
-  } catch (e) {
-    throw new SetupError((e as Error).message);
-  }
-}
-
-/**
- * Resolves the go environment and the cache it names, as {@link loadSetup} does before it
- * looks at the project.
- *
- * @throws {SetupError} when go would reject the environment.
- */
-export function loadGoEnv(
-  options: Pick<PrefetchOptions, "env" | "gomodcache">,
-  host: Host,
-): { env: GoEnv; gomodcache: string } {
-  const env = goEnv(host, options);
-  const gomodcache = options.gomodcache ?? env.GOMODCACHE;
-  if (!isAbsolute(gomodcache)) {
-    throw new SetupError(`GOMODCACHE entry is relative; must be absolute path: "${gomodcache}"`);
-  }
-  return { env, gomodcache };
-}
-
-/**
- * Reads and merges sum files (see `readSumFiles`; `workFile` is the workspace's go.work).
- *
- * @throws {SetupError} for a line go would refuse.
- */
-export function loadSums(files: string[], host: Host, workFile?: string): GoSum {
-  try {
-    return readSumFiles(files, host, workFile);
-  } catch (e) {
-    throw new SetupError((e as Error).message);
-  }
-}
-
 /** Runs a prefetch against the given host facts. */
 export async function runPrefetch(options: PrefetchOptions, host: Host): Promise<PrefetchReport> {
   const started = performance.now();
   const setup = loadSetup(options, host);
   const { dir, env, gomodcache, project } = setup;
   const goproxy = options.proxy ?? env.GOPROXY;
-  const concurrency = options.concurrency ?? 256;
+  const concurrency = options.concurrency ?? DEFAULTS.concurrency;
   const report: PrefetchReport = {
     tool: { name: "goprefetch", version: VERSION },
     settings: {
@@ -198,10 +118,10 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
     gitHttpUserAgent: processEnv.GIT_HTTP_USER_AGENT,
     proxies,
     umask: host.umask,
-    retries: options.retries ?? 4,
-    stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
-    requestTimeoutMs: options.requestTimeoutMs ?? 10 * 60_000,
-    memoryBudget: options.memoryBudget ?? MEMORY_BUDGET,
+    retries: options.retries ?? DEFAULTS.retries,
+    stallTimeoutMs: options.stallTimeoutMs ?? DEFAULTS.stallTimeoutMs,
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
+    memoryBudget: options.memoryBudget ?? DEFAULTS.memoryBudget,
     dryRun: options.dryRun ?? false,
     signal: options.signal,
     onBytes,
@@ -215,10 +135,10 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
     proxies,
     gonoproxy: env.GONOPROXY,
     concurrency,
-    retries: options.retries ?? 4,
-    stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
-    requestTimeoutMs: options.requestTimeoutMs ?? 10 * 60_000,
-    memoryBudget: options.memoryBudget ?? MEMORY_BUDGET,
+    retries: options.retries ?? DEFAULTS.retries,
+    stallTimeoutMs: options.stallTimeoutMs ?? DEFAULTS.stallTimeoutMs,
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
+    memoryBudget: options.memoryBudget ?? DEFAULTS.memoryBudget,
     workers: Math.min(Math.max(navigator.hardwareConcurrency, 1), 4),
     dryRun: options.dryRun ?? false,
     continueOnError: options.continueOnError ?? false,
@@ -289,6 +209,7 @@ async function createCacheDir(gomodcache: string): Promise<void> {
     throw new SetupError(
       `Could not create module cache ${gomodcache}: ${(e as Error).message}. ` +
         "Point GOMODCACHE at a writable directory.",
+      { cause: e },
     );
   }
   const probe = join(download, `.goprefetch-write-probe-${crypto.randomUUID()}`);
@@ -301,6 +222,7 @@ async function createCacheDir(gomodcache: string): Promise<void> {
     throw new SetupError(
       `Module cache ${gomodcache} is not writable: ${(e as Error).message}. ` +
         "Point GOMODCACHE at a writable directory.",
+      { cause: e },
     );
   }
 }
@@ -345,43 +267,6 @@ function proxyEntries(goproxy: string, env: GoEnv, host: Host, warnings: string[
     warnings.push(...auth.warnings);
     return entries.map((e) => e.kind === "url" ? { ...e, authorization: auth.authorization } : e);
   } catch (e) {
-    throw new SetupError((e as Error).message);
-  }
-}
-
-/**
- * The `golang.org/toolchain` version a run fetches beside the modules, if any.
- *
- * @throws {SetupError} when `options.toolchain` is not a Go toolchain name.
- */
-export function toolchainVersion(
-  options: Pick<PrefetchOptions, "toolchain">,
-  setup: Setup,
-  host: Host,
-): string | undefined {
-  const { project, env } = setup;
-  const modDir = project.mode === "module" ? project.modules[0] : setup.dir;
-  try {
-    return wantedToolchain({
-      forced: options.toolchain,
-      gotoolchain: env.GOTOOLCHAIN,
-      goroot: env.GOROOT,
-      file: project.workFile ?? join(modDir, "go.mod"),
-    }, host);
-  } catch (e) {
-    throw new SetupError((e as Error).message);
-  }
-}
-
-function goEnv(host: Host, options: Pick<PrefetchOptions, "env">): GoEnv {
-  try {
-    return resolveGoEnv({
-      env: { ...host.env, ...options.env },
-      os: host.os,
-      readTextFile: host.readTextFile,
-      goBinary: host.goBinary,
-    });
-  } catch (e) {
-    throw new SetupError((e as Error).message);
+    throw asSetupError(e);
   }
 }

@@ -7,7 +7,8 @@
  */
 import type { Host } from "../project/host.ts";
 import { modulePaths } from "../cache/module_cache.ts";
-import { loadSetup, loadSums, type PrefetchOptions, VERSION } from "./prefetch.ts";
+import { loadSetup, loadSums, type SetupOptions } from "./setup.ts";
+import { VERSION } from "./version.ts";
 import { type VerifyJob, verifyModule, type VerifyRecord } from "../cache/verify_module.ts";
 
 /** The result of a verify run. */
@@ -25,7 +26,7 @@ export interface VerifyReport {
 }
 
 /** Options of a verify run. */
-export type VerifyOptions = Pick<PrefetchOptions, "dir" | "recursive" | "env" | "gomodcache"> & {
+export type VerifyOptions = Pick<SetupOptions, "dir" | "recursive" | "env" | "gomodcache"> & {
   /** Web Workers hashing besides this thread. Default: one per other CPU (at most 7) when the zips add up to more than 16 MiB, else none. */
   workers?: number;
 };

@@ -109,7 +109,7 @@ export function readSumFiles(files: string[], host: Host, workFile?: string): Go
       workspace: workFile !== undefined && name !== workFile + ".sum",
     })));
   } catch (e) {
-    throw new ProjectError((e as Error).message);
+    throw new ProjectError((e as Error).message, { cause: e });
   }
 }
 

@@ -1,0 +1,29 @@
+/**
+ * The defaults of a run's settings, stated once: the engine falls back to them, and the command
+ * line's help text and parsing use them.
+ *
+ * @module
+ */
+
+/** A run's tunable settings and their defaults. */
+export interface Defaults {
+  /** Requests in flight at most. */
+  readonly concurrency: number;
+  /** Retries of a transient failure per request. */
+  readonly retries: number;
+  /** Abort and retry a body that delivers nothing for this long. */
+  readonly stallTimeoutMs: number;
+  /** Abort and retry a request attempt that has not finished after this long. */
+  readonly requestTimeoutMs: number;
+  /** Bytes of zip bodies held in memory at most; larger ones stream to temp files. */
+  readonly memoryBudget: number;
+}
+
+/** The defaults; 256 requests in flight was measured best over TLS (docs/performance.md). */
+export const DEFAULTS: Defaults = {
+  concurrency: 256,
+  retries: 4,
+  stallTimeoutMs: 30_000,
+  requestTimeoutMs: 10 * 60_000,
+  memoryBudget: 8 * 1024 * 1024,
+};
