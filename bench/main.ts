@@ -4,7 +4,7 @@
  * alternates round by round, gates each result with the go command, and reports a Markdown
  * table on stdout and JSON to a file. One extra goprefetch row runs under the lag probe
  * (lag_probe.ts), which measures its main thread's event-loop lag; the headline rows run
- * goprefetch alone, and the reference row is goprefetch at its default -c (read from cli.ts).
+ * goprefetch alone, and the reference row is goprefetch at its default -c (src/engine/defaults.ts).
  *
  * The TLS profiles (tls-near, tls-cross-region) serve HTTPS with a CA made at start
  * (tests/support/tls.ts) and charge real connection costs (relay.ts); the table shows each
@@ -41,20 +41,14 @@ import { PROFILES, type ProxyStats, type ProxyUrls } from "./proxy.ts";
 import { CONNECTION_BURST, CONNECTIONS_PER_SECOND, HANDSHAKE_RTTS } from "./relay.ts";
 import { type Extra, footer, markdown, type RunRecord, summarize } from "./report.ts";
 import { makeTestCertificates, type TestCertificates } from "../tests/support/tls.ts";
+import { DEFAULTS } from "../src/engine/defaults.ts";
+import { removeTree } from "../src/util/files.ts";
 
 const BENCH_DIR = new URL(".", import.meta.url).pathname;
 const CLI_TS = join(BENCH_DIR, "..", "cli.ts");
 const DEFAULT_SWEEP = [8, 16, 32, 64];
 
-/** goprefetch's default -c, as its usage text in cli.ts states it. */
-function defaultConcurrency(): number {
-  const usage = Deno.readTextFileSync(CLI_TS);
-  const c = /--concurrency N\b.*\(default (\d+)\)/.exec(usage)?.[1];
-  if (!c) throw new Error(`Bench: no "(default N)" on the --concurrency line of ${CLI_TS}`);
-  return Number(c);
-}
-
-const DEFAULT_C = defaultConcurrency();
+const DEFAULT_C = DEFAULTS.concurrency;
 const REFERENCE = `goprefetch -c ${DEFAULT_C}`;
 
 /** Every contender: goprefetch at each -c of `sweep` (and the default), then the others. */
@@ -134,11 +128,6 @@ async function stopProxy(p: ProxyProcess): Promise<ProxyStats> {
   await p.child.status;
   await p.child.stdout.cancel().catch(() => {});
   return stats;
-}
-
-async function removeTree(dir: string): Promise<void> {
-  await new Deno.Command("chmod", { args: ["-R", "u+w", dir], stderr: "null" }).output();
-  await Deno.remove(dir, { recursive: true }).catch(() => {});
 }
 
 /** The Rust go-prefetch builds: as published, and with native roots (trusts SSL_CERT_FILE). */

@@ -6,17 +6,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type ModulePaths, modulePaths } from "../src/cache/module_cache.ts";
+import { removeTree } from "../src/util/files.ts";
 import { diffTrees, makeWritable, runGo, snapshotTree } from "./support/go.ts";
 import { fileIdentities } from "./support/goprefetch.ts";
 import { makeTinySandbox, runCli } from "./support/tiny_sandbox.ts";
 
 const WRONG_H1 = `h1:${"A".repeat(43)}=`;
 const notLock = (rel: string) => rel.endsWith(".lock");
-
-async function removeTree(dir: string): Promise<void> {
-  await makeWritable(dir);
-  await Deno.remove(dir, { recursive: true });
-}
 
 interface State {
   name: string;

@@ -20,14 +20,18 @@ const LAYERS = [
   "cli",
 ];
 
-/** Every local `.ts` import of `file` (static, dynamic, export-from, and Worker URLs). */
+/**
+ * Every local `.ts` import of `file`: static (with or without bindings), export-from, dynamic,
+ * and Worker URLs. Any string naming a relative `.ts` file after `from`, `import` or `new URL(`
+ * counts, wherever it is, so that no form of import slips through.
+ */
 function localImports(file: string): string[] {
   const text = Deno.readTextFileSync(file);
   const found: string[] = [];
   const patterns = [
-    /^\s*(?:import|export)\s[^;]*?\sfrom\s+"(\.[^"]+\.ts)"/gms,
-    /\bimport\(\s*"(\.[^"]+\.ts)"\s*\)/g,
-    /new URL\(\s*"(\.[^"]+\.ts)",\s*import\.meta\.url\)/g,
+    /\bfrom\s+"(\.[^"]+\.ts)"/g,
+    /\bimport\s*\(?\s*"(\.[^"]+\.ts)"/g,
+    /\bnew URL\(\s*"(\.[^"]+\.ts)"/g,
   ];
   for (const pattern of patterns) {
     for (const m of text.matchAll(pattern)) found.push(join(dirname(file), m[1]));
@@ -52,10 +56,14 @@ function sourceFiles(): string[] {
   return files.sort();
 }
 
-Deno.test("layering: src/ has only the known folders, and no file at its top", () => {
+Deno.test("layering: src/ is the known folders, each flat, with no file at its top", () => {
   const entries = [...Deno.readDirSync(join(ROOT, "src"))];
   assert.deepEqual(entries.filter((e) => !e.isDirectory).map((e) => e.name), []);
   assert.deepEqual(entries.map((e) => e.name).sort(), [...LAYERS].sort());
+  for (const layer of LAYERS) {
+    const nested = [...Deno.readDirSync(join(ROOT, "src", layer))].filter((e) => !e.isFile);
+    assert.deepEqual(nested.map((e) => e.name), [], `src/${layer}/ has only files`);
+  }
   for (const layer of LAYERS) {
     const readme = Deno.readTextFileSync(join(ROOT, "src", layer, "README.md"));
     assert.match(readme, new RegExp(`^# src/${layer}/\\n\\n\\S`), `src/${layer}/README.md`);
@@ -93,20 +101,28 @@ Deno.test("layering: the import reader sees every kind of import", () => {
       [
         'import { a } from "./one.ts";',
         "import {",
-        "  b,",
+        "  b, // a comment; with a semicolon",
         '} from "../two/three.ts";',
         'export { c } from "./four.ts";',
+        'export * from "./seven.ts";',
+        'import type { T } from "./eight.ts";',
+        'import "./nine.ts";',
         'const d = await import("./five.ts");',
+        'const j = await import("./ten.json.ts", { with: { type: "json" } });',
         'new Worker(new URL("./six.ts", import.meta.url), { type: "module" });',
         '// import { e } from "jsr:@std/path";',
       ].join("\n"),
     );
     assert.deepEqual(localImports(file).map((f) => relative(dir, f)).sort(), [
       "../two/three.ts",
+      "eight.ts",
       "five.ts",
       "four.ts",
+      "nine.ts",
       "one.ts",
+      "seven.ts",
       "six.ts",
+      "ten.json.ts",
     ]);
   } finally {
     Deno.removeSync(dir, { recursive: true });

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { escapePath, escapeVersion } from "../src/module/module_path.ts";
+import { removeTree } from "../src/util/files.ts";
 import {
   diffTrees,
   goEnv,
   makeMainModule,
-  makeWritable,
   runGo,
   snapshotTree,
   tempDir,
@@ -21,11 +21,6 @@ import {
 } from "./support/modules.ts";
 import { needing, ptyCommand, verdict } from "./support/platform.ts";
 import { serveProxy } from "./support/proxy_server.ts";
-
-async function removeTree(dir: string): Promise<void> {
-  await makeWritable(dir);
-  await Deno.remove(dir, { recursive: true });
-}
 
 Deno.test("the go command downloads and builds the standard module set from the local proxy", async () => {
   const tmp = await tempDir("goprefetch-support-");

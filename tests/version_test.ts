@@ -12,7 +12,7 @@ Deno.test("version: VERSION is deno.json's version", () => {
   assert.equal(
     VERSION,
     config.version,
-    "set VERSION in src/engine/prefetch.ts to deno.json's version",
+    "set VERSION in src/engine/version.ts to deno.json's version",
   );
 });
 

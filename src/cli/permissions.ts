@@ -191,8 +191,9 @@ export function runNeeds(
 
 /**
  * Loading the Web Workers that install and verify modules, and the modules they import from
- * the whole of `src/`: Deno checks a local script against `--allow-read`. A script from a URL (a run from JSR) is checked against `--allow-import`,
- * whose default already allows jsr.io, not against `--allow-net`.
+ * the whole of `src/`: Deno checks a local script against `--allow-read`. A script from a URL
+ * (a run from JSR) is checked against `--allow-import`, whose default already allows jsr.io,
+ * not against `--allow-net`.
  */
 function workerNeeds(): Deno.PermissionDescriptor[] {
   if (!import.meta.url.startsWith("file:")) return [];

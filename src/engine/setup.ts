@@ -18,13 +18,13 @@ export interface SetupOptions {
   dir?: string;
   /** Take the go.sum of every module under `dir` instead (GOWORK is then not consulted). */
   recursive?: boolean;
-  /** GOMODCACHE to fill instead of the go environment's. */
+  /** GOMODCACHE to use instead of the go environment's. */
   gomodcache?: string;
   /** Environment variables laid over the process environment (for example GOPRIVATE). */
   env?: Record<string, string>;
   /**
-   * Prefetch this Go toolchain (`goX.Y.Z`) as `golang.org/toolchain`. Without it, the one
-   * GOTOOLCHAIN and go.work or go.mod make go switch to, if any.
+   * The Go toolchain (`goX.Y.Z`, as `golang.org/toolchain`) to prefetch or key on. Without it,
+   * the one GOTOOLCHAIN and go.work or go.mod make go switch to, if any.
    */
   toolchain?: string;
 }

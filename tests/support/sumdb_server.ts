@@ -2,7 +2,7 @@
  * A local proxy on 127.0.0.1 serving one toolchain-shaped `golang.org/toolchain` zip and,
  * under `/sumdb/<name>/`, a checksum database: a log of many records (the toolchain's among
  * them) with its own Ed25519 key, signed tree notes, `/lookup` answers and hash tiles
- * (`tile/8/L/NNN[.p/W]`) built straight from RFC 6962, independently of `src/tlog*.ts`. It
+ * (`tile/8/L/NNN[.p/W]`) built straight from RFC 6962, independently of `src/sumdb/tlog*.ts`. It
  * can lie in the ways a test asks for.
  *
  * @module
