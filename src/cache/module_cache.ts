@@ -92,6 +92,15 @@ export function isValidZiphash(ziphash: string): boolean {
   return !ziphash.includes("\0") && ziphash.length === "h1:".length + 44;
 }
 
+/**
+ * Whether a module's zip needs no work: go's `DownloadDir` finds the tree complete (a
+ * directory, no `.partial`, a `.ziphash`), and go's `checkMod` need not rewrite `.ziphash` from
+ * the `.zip`.
+ */
+export function zipComplete(state: CacheState): boolean {
+  return state.tree && state.ziphash !== undefined && isValidZiphash(state.ziphash);
+}
+
 /** Whether go would consider the extracted tree complete (spec: `DownloadDir`). */
 export async function isDirComplete(p: ModulePaths): Promise<boolean> {
   const [dir, partial, ziphash] = await Promise.all([

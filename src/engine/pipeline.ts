@@ -22,20 +22,21 @@ import type { InstallJob } from "../cache/installer.ts";
 import { InstallError, InstallPool } from "../cache/install_pool.ts";
 import {
   cachedGoMods,
-  type CacheState,
-  isValidZiphash,
   lockVersion,
   type ModulePaths,
   modulePaths,
   readCacheState,
   rewriteVersionList,
   writeFileAtomic,
+  zipComplete,
 } from "../cache/module_cache.ts";
 import { mkdirAll } from "../util/files.ts";
 import { matchPrefixPatterns } from "../module/module_path.ts";
 import type { ProxyEntry } from "../goproxy/proxy_list.ts";
 import type { BuildListReport, ModuleRecord, ProgressEvent, ReportWarning } from "./report.ts";
 import { MemoryBudget, Semaphore } from "../util/semaphore.ts";
+import { RecordKeeper } from "./module_record.ts";
+import { type ModulePlan, planModule } from "./plan.ts";
 import { missingInfos } from "./warnings.ts";
 
 /** Everything a pipeline run needs; no defaults are read from the process here. */
@@ -245,93 +246,95 @@ async function processModule(
   goModSettled: () => void,
   turn: Turn,
 ): Promise<ModuleRecord> {
-  let started = performance.now();
+  const keeper = new RecordKeeper(m.path, m.version, m.zipHashes.length > 0);
   const begin = () => {
-    started = performance.now();
+    keeper.restart();
     ctx.opts.onProgress?.({ type: "start", path: m.path, version: m.version });
   };
-  const record: ModuleRecord = {
-    path: m.path,
-    version: m.version,
-    zip: m.zipHashes.length > 0,
-    status: "fetched",
-    bytes: 0,
-    ms: 0,
-    retries: 0,
-    files: [],
-  };
-  const finish = (status: ModuleRecord["status"], error?: string): ModuleRecord => {
-    record.status = status;
-    if (error !== undefined) record.error = error;
-    record.ms = Math.round(performance.now() - started);
-    return record;
-  };
-  const fail = (e: unknown): ModuleRecord => {
-    if (e instanceof LeftToGoError) return finish("direct");
-    if (e instanceof UnreachableError) {
-      ctx.unreachable(e);
-      return finish("cancelled");
-    }
-    ctx.failed(record);
-    const message = (e as Error).message;
-    const id = moduleKey(m);
-    return finish("failed", message.startsWith(id) ? message : `${id}: ${message}`);
-  };
   try {
-    if (ctx.signal.aborted) return finish("cancelled");
-    if (matchPrefixPatterns(ctx.opts.gonoproxy, m.path)) return finish("private");
+    if (ctx.signal.aborted) return keeper.finish("cancelled");
+    if (matchPrefixPatterns(ctx.opts.gonoproxy, m.path)) return keeper.finish("private");
     const p = modulePaths(ctx.opts.root, m.path, m.version);
-    const state = await ctx.files.run(() => readCacheState(p));
-    const needMod = !state.mod ||
-      (m.goModHashes.length > 0 && !m.goModHashes.includes(hashGoMod(state.mod)));
-    const needInfo = record.zip && !state.hasInfo;
-    const needZip = record.zip && !zipDone(state);
-    if (needInfo) record.files.push("info");
-    if (needMod) record.files.push("mod");
-    if (needZip) record.files.push("zip");
-    else {
+    const plan = planModule(await ctx.files.run(() => readCacheState(p)), m);
+    keeper.record.files.push(...plan.files);
+    if (!plan.files.includes("zip")) {
       turn.pass();
       begin();
     }
-    if (record.zip && !needZip) checkZiphash(m, p, state.ziphash!);
-    if (record.files.length === 0) return finish("cached");
+    if (plan.refusedZiphash !== undefined) throw ziphashRefused(m, p, plan.refusedZiphash);
+    if (plan.files.length === 0) return keeper.finish("cached");
     if (ctx.opts.dryRun) {
       const left = unproxied(ctx.opts.proxies, m.path, m.version);
       if (left) throw left;
-      return finish("planned");
+      return keeper.finish("planned");
     }
-    await ctx.files.run(() => mkdirAll(p.atV));
-    const goMod = needMod ? fetchGoMod(ctx, m, p, record) : Promise.resolve();
-    goMod.finally(goModSettled).catch(() => {});
-    if (needZip) await turn.wait();
-    const zip = needZip
-      ? ctx.zipSlots.run(() => {
-        begin();
-        return fetchAndInstallZip(ctx, m, p, record, goMod);
-      })
-      : undefined;
-    turn.pass();
-    let first: { error: unknown; own: boolean } | undefined;
-    const settle = (part: Promise<void> | undefined) =>
-      part?.catch((error) => {
-        if (first) return;
-        first = { error, own: !ctx.signal.aborted || error instanceof InstallError };
-        if (error instanceof UnreachableError) ctx.unreachable(error);
-        else if (first.own && !(error instanceof LeftToGoError)) ctx.failed(record);
-      });
-    await Promise.all([
-      goMod,
-      needInfo ? fetchInfo(ctx, m, p, record) : undefined,
-      zip,
-    ].map(settle));
-    if (!first) return finish("fetched");
-    return first.own ? fail(first.error) : finish("cancelled");
+    const first = await fetchModule(ctx, m, p, plan, keeper.record, { goModSettled, turn, begin });
+    if (!first) return keeper.finish("fetched");
+    return first.own ? failModule(ctx, keeper, first.error) : keeper.finish("cancelled");
   } catch (e) {
-    return ctx.signal.aborted ? finish("cancelled") : fail(e);
+    return ctx.signal.aborted ? keeper.finish("cancelled") : failModule(ctx, keeper, e);
   } finally {
     turn.pass();
     goModSettled();
   }
+}
+
+/** Settles a module that failed: left to go, cut off with its proxy, or failed on its own. */
+function failModule(ctx: Context, keeper: RecordKeeper, e: unknown): ModuleRecord {
+  if (e instanceof LeftToGoError) return keeper.finish("direct");
+  if (e instanceof UnreachableError) {
+    ctx.unreachable(e);
+    return keeper.finish("cancelled");
+  }
+  ctx.failed(keeper.record);
+  return keeper.failed(e);
+}
+
+/** The points where a module's fetch meets the rest of the run. */
+interface Steps {
+  /** Counts the module's go.mod as settled, for the build list. */
+  goModSettled: () => void;
+  /** The module's turn to queue for a zip slot. */
+  turn: Turn;
+  /** Marks the start of the module's own work (its zip slot, or at once without a zip). */
+  begin: () => void;
+}
+
+/**
+ * Fetches the planned files: the go.mod and `.info` at once, the zip in its turn and zip slot.
+ * Resolves with the first error, `own` unless it came of the run being stopped.
+ */
+async function fetchModule(
+  ctx: Context,
+  m: ModuleSums,
+  p: ModulePaths,
+  plan: ModulePlan,
+  record: ModuleRecord,
+  steps: Steps,
+): Promise<{ error: unknown; own: boolean } | undefined> {
+  await ctx.files.run(() => mkdirAll(p.atV));
+  const goMod = plan.files.includes("mod") ? fetchGoMod(ctx, m, p, record) : Promise.resolve();
+  goMod.finally(steps.goModSettled).catch(() => {});
+  const needZip = plan.files.includes("zip");
+  if (needZip) await steps.turn.wait();
+  const zip = needZip
+    ? ctx.zipSlots.run(() => {
+      steps.begin();
+      return fetchAndInstallZip(ctx, m, p, record, goMod);
+    })
+    : undefined;
+  steps.turn.pass();
+  let first: { error: unknown; own: boolean } | undefined;
+  const settle = (part: Promise<void> | undefined) =>
+    part?.catch((error) => {
+      if (first) return;
+      first = { error, own: !ctx.signal.aborted || error instanceof InstallError };
+      if (error instanceof UnreachableError) ctx.unreachable(error);
+      else if (first.own && !(error instanceof LeftToGoError)) ctx.failed(record);
+    });
+  const info = plan.files.includes("info") ? fetchInfo(ctx, m, p, record) : undefined;
+  await Promise.all([goMod, info, zip].map(settle));
+  return first;
 }
 
 async function fetchGoMod(
@@ -389,7 +392,7 @@ async function fetchAndInstallZip(
   const lock = await lockVersion(p, ctx.opts.umask);
   try {
     const state = await readCacheState(p);
-    if (zipDone(state)) return;
+    if (zipComplete(state)) return;
     const job: InstallJob = {
       root: ctx.opts.root,
       path: m.path,
@@ -512,20 +515,11 @@ async function completeBuildList(
 }
 
 /**
- * Whether the zip needs no work: go's `DownloadDir` finds the tree complete (a directory, no
- * `.partial`, a `.ziphash`), and go's `checkMod` need not rewrite `.ziphash` from the `.zip`.
- */
-function zipDone(state: CacheState): boolean {
-  return state.tree && state.ziphash !== undefined && isValidZiphash(state.ziphash);
-}
-
-/**
  * Go's `checkMod` on a complete module: a `.ziphash` go.sum does not list makes go refuse the
  * module on every use, so it fails here too, and the tree is left as it is.
  */
-function checkZiphash(m: ModuleSums, p: ModulePaths, ziphash: string): void {
-  if (m.zipHashes.includes(ziphash)) return;
-  throw new Error(
+function ziphashRefused(m: ModuleSums, p: ModulePaths, ziphash: string): Error {
+  return new Error(
     `${m.path}@${m.version}: checksum mismatch: ${p.base}.ziphash has ${ziphash}, ` +
       `go.sum has ${m.zipHashes.join(" or ")}, so go refuses the module (SECURITY ERROR). ` +
       `If go.sum is right, the cache is corrupt: remove ${p.dir} and ${p.base}.ziphash, ` +

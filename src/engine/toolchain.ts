@@ -14,12 +14,14 @@ import type { Host } from "../project/host.ts";
 import { ChecksumMismatchError, installModule } from "../cache/installer.ts";
 import {
   isDirComplete,
+  isValidZiphash,
   lockVersion,
   type ModulePaths,
   modulePaths,
 } from "../cache/module_cache.ts";
 import { mkdirAll, writeAll } from "../util/files.ts";
 import type { ProxyEntry } from "../goproxy/proxy_list.ts";
+import { RecordKeeper } from "./module_record.ts";
 import type { ModuleRecord } from "./report.ts";
 import { MemoryBudget } from "../util/semaphore.ts";
 import { lookupSumDb, parseGoSumDb, type SumDb, SumDbError, useSumDb } from "../sumdb/sumdb.ts";
@@ -177,34 +179,16 @@ export interface ToolchainOptions {
  * ```
  */
 export async function prefetchToolchain(opts: ToolchainOptions): Promise<ModuleRecord> {
-  const started = performance.now();
-  const id = `${TOOLCHAIN_MODULE}@${opts.version}`;
-  const record: ModuleRecord = {
-    path: TOOLCHAIN_MODULE,
-    version: opts.version,
-    zip: true,
-    status: "fetched",
-    bytes: 0,
-    ms: 0,
-    retries: 0,
-    files: ["zip"],
-  };
-  const finish = (status: ModuleRecord["status"], error?: string): ModuleRecord => {
-    record.status = status;
-    if (error !== undefined) record.error = error;
-    record.ms = Math.round(performance.now() - started);
-    return record;
-  };
+  const keeper = new RecordKeeper(TOOLCHAIN_MODULE, opts.version, true, ["zip"]);
   const p = modulePaths(opts.root, TOOLCHAIN_MODULE, opts.version);
   const cached = await isDirComplete(p);
-  if (opts.dryRun) return finish(cached ? "cached" : "planned");
+  if (opts.dryRun) return keeper.finish(cached ? "cached" : "planned");
   try {
     if (cached) await verifyCached(opts, p);
-    else await install(opts, p, record);
-    return finish(cached ? "cached" : "fetched");
+    else await install(opts, p, keeper.record);
+    return keeper.finish(cached ? "cached" : "fetched");
   } catch (e) {
-    const message = (e as Error).message;
-    return finish("failed", message.startsWith(id) ? message : `${id}: ${message}`);
+    return keeper.failed(e);
   }
 }
 
@@ -239,7 +223,7 @@ async function verifyCached(opts: ToolchainOptions, p: ModulePaths): Promise<voi
   if (db === undefined) return;
   const ziphash = p.base + ".ziphash";
   const data = new TextDecoder().decode(await Deno.readFile(ziphash)).trim();
-  const valid = data.length === 47 && !data.includes("\0");
+  const valid = isValidZiphash(data);
   const h1 = valid ? data : await hashZipFile(p.base + ".zip");
   if (!h1.startsWith("h1:")) throw new SumDbError(`unexpected ziphash: ${JSON.stringify(h1)}`);
   const hashes = await lookup(opts, db, opts.signal);
