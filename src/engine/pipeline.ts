@@ -5,105 +5,19 @@
  *
  * @module
  */
-import { type BuildListInput, computeBuildList } from "../project/build_list.ts";
-import { hashGoMod } from "../zip/dirhash.ts";
-import { moduleKey, type ModuleVersion } from "../project/go_mod.ts";
-import {
-  type Fetched,
-  LeftToGoError,
-  ProxyClient,
-  unproxied,
-  UnreachableError,
-  type ZipBody,
-} from "../goproxy/goproxy.ts";
-import type { ModuleSums } from "../project/gosum.ts";
-import { canonicalInfo } from "../goproxy/info.ts";
-import type { InstallJob } from "../cache/installer.ts";
 import { InstallError, InstallPool } from "../cache/install_pool.ts";
-import {
-  cachedGoMods,
-  lockVersion,
-  type ModulePaths,
-  modulePaths,
-  readCacheState,
-  rewriteVersionList,
-  writeFileAtomic,
-  zipComplete,
-} from "../cache/module_cache.ts";
-import { mkdirAll } from "../util/files.ts";
+import { type ModulePaths, modulePaths, readCacheState } from "../cache/module_cache.ts";
+import { LeftToGoError, ProxyClient, unproxied, UnreachableError } from "../goproxy/goproxy.ts";
 import { matchPrefixPatterns } from "../module/module_path.ts";
-import type { ProxyEntry } from "../goproxy/proxy_list.ts";
-import type { BuildListReport, ModuleRecord, ProgressEvent, ReportWarning } from "./report.ts";
+import type { ModuleSums } from "../project/gosum.ts";
+import { mkdirAll } from "../util/files.ts";
 import { MemoryBudget, Semaphore } from "../util/semaphore.ts";
+import { completeBuildList } from "./build_list_phase.ts";
+import { fetchAndInstallZip, fetchGoMod, fetchInfo } from "./module_files.ts";
 import { RecordKeeper } from "./module_record.ts";
+import type { Context, PipelineOptions } from "./pipeline_context.ts";
 import { type ModulePlan, planModule } from "./plan.ts";
-import { missingInfos } from "./warnings.ts";
-
-/** Everything a pipeline run needs; no defaults are read from the process here. */
-export interface PipelineOptions {
-  /** The module versions to prefetch. */
-  modules: ModuleSums[];
-  /**
-   * The builds whose build list gets `.info` files (as `go list -m all` needs them offline),
-   * computed once every go.mod is in the cache.
-   */
-  buildLists: BuildListInput[];
-  /** GOMODCACHE, absolute. */
-  root: string;
-  /** Leave extracted directories writable. */
-  modcacherw: boolean;
-  /** The process umask. */
-  umask: number;
-  /** The GOPROXY list. */
-  proxies: ProxyEntry[];
-  /** GONOPROXY patterns: matching modules are left to the go command. */
-  gonoproxy: string;
-  /** Requests (and modules) in flight at most. */
-  concurrency: number;
-  /** Retries per request. */
-  retries: number;
-  /** Stall timeout of a body, in milliseconds. */
-  stallTimeoutMs: number;
-  /** Deadline of one request attempt, in milliseconds. */
-  requestTimeoutMs: number;
-  /** Bytes of zips held in memory at most; larger bodies go to temp files. */
-  memoryBudget: number;
-  /** Install workers. */
-  workers: number;
-  /** Plan only: make no request, write nothing. */
-  dryRun: boolean;
-  /** Keep going after a module fails. */
-  continueOnError: boolean;
-  /** Stops the run. */
-  signal?: AbortSignal;
-  /** Receives progress events. */
-  onProgress?: (event: ProgressEvent) => void;
-}
-
-interface Context {
-  opts: PipelineOptions;
-  client: ProxyClient;
-  pool: InstallPool;
-  budget: MemoryBudget;
-  signal: AbortSignal;
-  /** Zip downloads and installs in flight at most. */
-  zipSlots: Semaphore;
-  /**
-   * Bounds the small file work outside zip slots (probes, `.mod`, `.info` and `list` writes):
-   * every module starts at once, and unbounded, their open files would exhaust a low file
-   * descriptor limit (256 by default on macOS).
-   */
-  files: Semaphore;
-  /** Called at a module's first failure: stops new work unless the run continues on error. */
-  failed: (record: ModuleRecord) => void;
-  /** The failed module that stopped the run, if one did. */
-  stoppedBy?: ModuleRecord;
-  /**
-   * Called when a proxy the run may not go past cannot be reached: the run's failure, not the
-   * module's. The first is kept, and the run stops even with `continueOnError`.
-   */
-  unreachable: (e: UnreachableError) => void;
-}
+import type { BuildListReport, ModuleRecord, ReportWarning } from "./report.ts";
 
 /** Small file operations in flight at most, each holding two or three files open. */
 const FILE_OPS = 32;
@@ -337,183 +251,6 @@ async function fetchModule(
   return first;
 }
 
-async function fetchGoMod(
-  ctx: Context,
-  m: ModuleSums,
-  p: ModulePaths,
-  record: ModuleRecord,
-): Promise<void> {
-  const got = count(record, await ctx.client.fetchSmall(m.path, m.version, "mod"));
-  const h = hashGoMod(got);
-  if (m.goModHashes.length > 0 && !m.goModHashes.includes(h)) {
-    throw new Error(
-      `${m.path}@${m.version}: go.mod checksum mismatch: the proxy's go.mod has ${h}, ` +
-        `go.sum has ${m.goModHashes.join(" or ")}; nothing was written to the cache.`,
-    );
-  }
-  await ctx.files.run(async () => {
-    await writeFileAtomic(p.base + ".mod", got, ctx.opts.umask);
-    await rewriteVersionList(p.atV, ctx.opts.umask);
-  });
-}
-
-async function fetchInfo(
-  ctx: Context,
-  m: ModuleVersion,
-  p: ModulePaths,
-  record: Tally,
-  background = false,
-): Promise<void> {
-  const fetched = await ctx.client.fetchSmall(m.path, m.version, "info", background);
-  const got = count(record, fetched);
-  let info: string;
-  try {
-    info = canonicalInfo(got, m.version);
-  } catch (e) {
-    throw new Error(`${m.path}@${m.version}: ${(e as Error).message}`);
-  }
-  await ctx.files.run(() => writeFileAtomic(p.base + ".info", info, ctx.opts.umask));
-}
-
-/**
- * Under go's version lock: re-check, then install from a cached zip when there is one and it
- * matches go.sum, else download and install. A cached zip beside a tree that lacks only a
- * well-formed `.ziphash` is hashed, not extracted again, as go's `hashZip` does. The download
- * overlaps the go.mod fetch, but nothing is installed unless the go.mod checked out, as go
- * checks it first.
- */
-async function fetchAndInstallZip(
-  ctx: Context,
-  m: ModuleSums,
-  p: ModulePaths,
-  record: ModuleRecord,
-  goMod: Promise<void>,
-): Promise<void> {
-  const lock = await lockVersion(p, ctx.opts.umask);
-  try {
-    const state = await readCacheState(p);
-    if (zipComplete(state)) return;
-    const job: InstallJob = {
-      root: ctx.opts.root,
-      path: m.path,
-      version: m.version,
-      zipHashes: m.zipHashes,
-      modcacherw: ctx.opts.modcacherw,
-      umask: ctx.opts.umask,
-      zip: { kind: "cached", treeInPlace: state.tree },
-    };
-    const installing = () =>
-      ctx.opts.onProgress?.({ type: "install", path: m.path, version: m.version });
-    if (state.hasZip) {
-      await goMod;
-      try {
-        installing();
-        await ctx.pool.install(job);
-        return;
-      } catch {
-        await Deno.remove(p.base + ".zip").catch(() => {});
-        await Deno.remove(p.base + ".ziphash").catch(() => {});
-      }
-    }
-    const fetched = await ctx.client.fetchZip(
-      m.path,
-      m.version,
-      () => `${p.base}.zip${Math.floor(Math.random() * 1e9)}.tmp`,
-    );
-    const body: ZipBody = fetched.body;
-    record.proxy = fetched.proxy;
-    record.retries += fetched.retries;
-    record.bytes += body.kind === "bytes" ? body.bytes.length : body.size;
-    const goModOk = await goMod.then(() => true, () => false);
-    if (ctx.signal.aborted || !goModOk) {
-      await ctx.client.discard(body);
-      if (ctx.signal.aborted) throw ctx.signal.reason;
-      return;
-    }
-    job.zip = body.kind === "bytes"
-      ? { kind: "bytes", bytes: body.bytes }
-      : { kind: "tempFile", file: body.file };
-    try {
-      installing();
-      await ctx.pool.install(job);
-    } finally {
-      await ctx.client.discard(body);
-    }
-  } finally {
-    lock.close();
-  }
-}
-
-/**
- * Go writes `.info` only for modules it downloads, yet `GOPROXY=off go list -m all` needs it
- * for every module in the build list, including modules go.sum names only by their go.mod and
- * requirements of pruned modules that go.sum does not name at all. Once every go.mod is in the
- * cache, goprefetch computes the build list and fetches the missing `.info` files, best effort:
- * go never asks for them during a build, so a failure is a warning, not a failed module.
- */
-async function completeBuildList(
-  ctx: Context,
-): Promise<Pick<PipelineResult, "buildList" | "warnings">> {
-  const { buildLists, dryRun, root, modules, gonoproxy } = ctx.opts;
-  if (buildLists.length === 0 || dryRun || ctx.signal.aborted) return { warnings: [] };
-  const source = cachedGoMods(root);
-  const zips = new Set(modules.filter((m) => m.zipHashes.length > 0).map(moduleKey));
-  const named = new Set(modules.map(moduleKey));
-  const queries = new Map<string, ModuleVersion>();
-  const unnamed = new Set<string>();
-  const noGoModDirs = new Set<string>();
-  let listed = 0;
-  for (const input of buildLists) {
-    const list = computeBuildList(input, source);
-    listed = Math.max(listed, list.modules.length);
-    for (const m of list.infoQueries) queries.set(moduleKey(m), m);
-    for (const m of list.unreadable) {
-      if (m.version === "") noGoModDirs.add(m.path);
-      else if (!named.has(moduleKey(m))) unnamed.add(moduleKey(m));
-    }
-  }
-  const report: BuildListReport = { modules: listed, infoFetched: 0, bytes: 0, retries: 0 };
-  const warnings: ReportWarning[] = [];
-  if (unnamed.size > 0) {
-    warnings.push({
-      kind: "other",
-      message: `The build list is incomplete: go.sum names no go.mod for ${
-        [...unnamed].join(", ")
-      }; run "go mod tidy" to record them`,
-    });
-  }
-  for (const dir of noGoModDirs) {
-    warnings.push({
-      kind: "other",
-      message: `The build list is incomplete: replacement directory ${dir} has no go.mod`,
-    });
-  }
-  const missing: { id: string; why: string }[] = [];
-  await Promise.all([...queries.values()].map(async (m) => {
-    if (zips.has(moduleKey(m)) || matchPrefixPatterns(gonoproxy, m.path)) return;
-    const p = modulePaths(root, m.path, m.version);
-    const cached = await ctx.files.run(() =>
-      Deno.stat(p.base + ".info").then(() => true, () => false)
-    );
-    if (cached || ctx.signal.aborted) return;
-    try {
-      await ctx.files.run(() => mkdirAll(p.atV));
-      const got: Tally = { bytes: 0, retries: 0 };
-      await fetchInfo(ctx, m, p, got, true);
-      report.infoFetched++;
-      report.bytes += got.bytes;
-      report.retries += got.retries;
-    } catch (e) {
-      if (e instanceof UnreachableError) ctx.unreachable(e);
-      if (ctx.signal.aborted) return;
-      const id = moduleKey(m);
-      missing.push({ id, why: (e as Error).message.replace(`${id}: `, "") });
-    }
-  }));
-  const missed = missingInfos(missing);
-  return { buildList: report, warnings: missed ? [...warnings, missed] : warnings };
-}
-
 /**
  * Go's `checkMod` on a complete module: a `.ziphash` go.sum does not list makes go refuse the
  * module on every use, so it fails here too, and the tree is left as it is.
@@ -525,14 +262,4 @@ function ziphashRefused(m: ModuleSums, p: ModulePaths, ziphash: string): Error {
       `If go.sum is right, the cache is corrupt: remove ${p.dir} and ${p.base}.ziphash, ` +
       "then rerun.",
   );
-}
-
-/** What a module's record, or the build list's report, adds up from its requests. */
-type Tally = Pick<ModuleRecord, "bytes" | "retries" | "proxy">;
-
-function count(record: Tally, fetched: Fetched<Uint8Array>): Uint8Array {
-  record.bytes += fetched.body.length;
-  record.retries += fetched.retries;
-  record.proxy ??= fetched.proxy;
-  return fetched.body;
 }

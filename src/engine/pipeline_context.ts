@@ -1,0 +1,79 @@
+/**
+ * What the steps of a pipeline run share: its options, the proxy client, the install pool, the
+ * limits on work in flight, and how a failure stops the run.
+ *
+ * @module
+ */
+import type { InstallPool } from "../cache/install_pool.ts";
+import type { ProxyClient, UnreachableError } from "../goproxy/goproxy.ts";
+import type { ProxyEntry } from "../goproxy/proxy_list.ts";
+import type { BuildListInput } from "../project/build_list.ts";
+import type { ModuleSums } from "../project/gosum.ts";
+import type { MemoryBudget, Semaphore } from "../util/semaphore.ts";
+import type { ModuleRecord, ProgressEvent } from "./report.ts";
+
+/** Everything a pipeline run needs; no defaults are read from the process here. */
+export interface PipelineOptions {
+  /** The module versions to prefetch. */
+  modules: ModuleSums[];
+  /**
+   * The builds whose build list gets `.info` files (as `go list -m all` needs them offline),
+   * computed once every go.mod is in the cache.
+   */
+  buildLists: BuildListInput[];
+  /** GOMODCACHE, absolute. */
+  root: string;
+  /** Leave extracted directories writable. */
+  modcacherw: boolean;
+  /** The process umask. */
+  umask: number;
+  /** The GOPROXY list. */
+  proxies: ProxyEntry[];
+  /** GONOPROXY patterns: matching modules are left to the go command. */
+  gonoproxy: string;
+  /** Requests (and modules) in flight at most. */
+  concurrency: number;
+  /** Retries per request. */
+  retries: number;
+  /** Stall timeout of a body, in milliseconds. */
+  stallTimeoutMs: number;
+  /** Deadline of one request attempt, in milliseconds. */
+  requestTimeoutMs: number;
+  /** Bytes of zips held in memory at most; larger bodies go to temp files. */
+  memoryBudget: number;
+  /** Install workers. */
+  workers: number;
+  /** Plan only: make no request, write nothing. */
+  dryRun: boolean;
+  /** Keep going after a module fails. */
+  continueOnError: boolean;
+  /** Stops the run. */
+  signal?: AbortSignal;
+  /** Receives progress events. */
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export interface Context {
+  opts: PipelineOptions;
+  client: ProxyClient;
+  pool: InstallPool;
+  budget: MemoryBudget;
+  signal: AbortSignal;
+  /** Zip downloads and installs in flight at most. */
+  zipSlots: Semaphore;
+  /**
+   * Bounds the small file work outside zip slots (probes, `.mod`, `.info` and `list` writes):
+   * every module starts at once, and unbounded, their open files would exhaust a low file
+   * descriptor limit (256 by default on macOS).
+   */
+  files: Semaphore;
+  /** Called at a module's first failure: stops new work unless the run continues on error. */
+  failed: (record: ModuleRecord) => void;
+  /** The failed module that stopped the run, if one did. */
+  stoppedBy?: ModuleRecord;
+  /**
+   * Called when a proxy the run may not go past cannot be reached: the run's failure, not the
+   * module's. The first is kept, and the run stops even with `continueOnError`.
+   */
+  unreachable: (e: UnreachableError) => void;
+}
