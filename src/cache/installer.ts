@@ -12,7 +12,8 @@ import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { EMPTY_SHA256, hash1, type HashedFile, hashZipFile, sha256Hex } from "../zip/dirhash.ts";
 import { type ModulePaths, modulePaths } from "./module_cache.ts";
-import { mkdirAll, removeTree, writeAll } from "../util/files.ts";
+import { sameBytes } from "../util/bytes.ts";
+import { lockedRewrite, mkdirAll, removeTree, tempName } from "../util/files.ts";
 import {
   bytesSource,
   EntryInflater,
@@ -63,9 +64,20 @@ export interface InstallResult {
   bytes: number;
 }
 
-/** The zip's content does not match go.sum. */
+/** The zip's content does not match the hashes it was checked against. */
 export class ChecksumMismatchError extends Error {
   override name = "ChecksumMismatchError";
+  /** The h1 the zip has. */
+  readonly got: string;
+  /** The h1 hashes it should have had. */
+  readonly want: string[];
+
+  /** Creates the error: `message` says where `want` came from and what was done. */
+  constructor(message: string, got: string, want: string[]) {
+    super(message);
+    this.got = got;
+    this.want = want;
+  }
 }
 
 /**
@@ -162,6 +174,8 @@ function checkZipHash(job: InstallJob, h1: string): void {
       `${job.path}@${job.version}: checksum mismatch: the downloaded zip has ${h1}, ` +
         `go.sum has ${job.zipHashes.join(" or ")}; nothing was written to the cache. ` +
         `The proxy served other content than go.sum records: check GOPROXY, or go.sum itself.`,
+      h1,
+      job.zipHashes,
     );
   }
 }
@@ -239,19 +253,12 @@ async function removeMatching(
  * Returns whether it wrote.
  */
 async function writeZiphash(file: string, h1: string, umask: number): Promise<boolean> {
-  const f = await Deno.open(file, { read: true, write: true, create: true, mode: 0o666 & ~umask });
-  try {
-    await f.lock(true);
-    const have = new Uint8Array(h1.length + 1);
-    const n = (await f.read(have)) ?? 0;
-    if (new TextDecoder().decode(have.subarray(0, n)) === h1) return false;
-    await f.truncate(0);
-    await f.seek(0, Deno.SeekMode.Start);
-    await writeAll(f, new TextEncoder().encode(h1));
-    return true;
-  } finally {
-    f.close();
-  }
+  const text = new TextEncoder().encode(h1);
+  return await lockedRewrite(
+    file,
+    0o666 & ~umask,
+    (old) => sameBytes(old, text) ? undefined : text,
+  );
 }
 
 /**
@@ -262,7 +269,7 @@ async function writeZiphash(file: string, h1: string, umask: number): Promise<bo
 async function stageZip(job: InstallJob, p: ModulePaths): Promise<string | undefined> {
   if (job.zip.kind === "tempFile") return job.zip.file;
   if (job.zip.kind === "cached") return undefined;
-  const tmp = `${p.base}.zip${Math.floor(Math.random() * 1e9)}.tmp`;
+  const tmp = tempName(p.base + ".zip");
   try {
     await Deno.writeFile(tmp, job.zip.bytes, { createNew: true, mode: 0o666 & ~job.umask });
   } catch (e) {

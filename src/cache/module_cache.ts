@@ -8,7 +8,8 @@ import { join } from "node:path";
 import type { GoModSource } from "../project/build_list.ts";
 import { escapePath, escapeVersion } from "../module/module_path.ts";
 import { canonicalVersion, sortVersions } from "../module/semver.ts";
-import { writeAll } from "../util/files.ts";
+import { sameBytes } from "../util/bytes.ts";
+import { lockedRewrite, tempName } from "../util/files.ts";
 
 /** Every file and directory go uses for one module version. */
 export interface ModulePaths {
@@ -122,7 +123,7 @@ export async function writeFileAtomic(
 ): Promise<void> {
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   for (let attempt = 0;; attempt++) {
-    const tmp = `${file}${Math.floor(Math.random() * 1e9)}.tmp`;
+    const tmp = tempName(file);
     try {
       await Deno.writeFile(tmp, bytes, { createNew: true, mode: 0o666 & ~umask });
     } catch (e) {
@@ -152,22 +153,11 @@ export async function rewriteVersionList(atV: string, umask: number): Promise<vo
     if (v !== "" && canonicalVersion(v) === v) versions.push(v);
   }
   const text = new TextEncoder().encode(sortVersions(versions).map((v) => v + "\n").join(""));
-  const file = await Deno.open(join(atV, "list"), {
-    read: true,
-    write: true,
-    create: true,
-    mode: 0o666 & ~umask,
-  });
-  try {
-    await file.lock(true);
-    const old = await readAll(file);
-    if (equalBytes(old, text)) return;
-    await file.truncate(0);
-    await file.seek(0, Deno.SeekMode.Start);
-    await writeAll(file, text);
-  } finally {
-    file.close();
-  }
+  await lockedRewrite(
+    join(atV, "list"),
+    0o666 & ~umask,
+    (old) => sameBytes(old, text) ? undefined : text,
+  );
 }
 
 /**
@@ -204,18 +194,6 @@ function notFoundAsUndefined(e: unknown): undefined {
   throw e;
 }
 
-async function readAll(file: Deno.FsFile): Promise<Uint8Array> {
-  const size = (await file.stat()).size;
-  const buf = new Uint8Array(size);
-  let n = 0;
-  while (n < size) {
-    const r = await file.read(buf.subarray(n));
-    if (r === null) break;
-    n += r;
-  }
-  return buf.subarray(0, n);
-}
-
 /**
  * The go.mod files the build list reads: a module version's `.mod` in the cache at `root`, and
  * the `go.mod` of a replacement directory; undefined where there is none.
@@ -237,10 +215,4 @@ export function cachedGoMods(root: string): GoModSource {
     module: (m) => read(modulePaths(root, m.path, m.version).base + ".mod"),
     dir: (dir) => read(join(dir, "go.mod")),
   };
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

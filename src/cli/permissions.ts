@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { currentHost, type Host } from "../project/host.ts";
 import type { PrefetchOptions } from "../engine/prefetch.ts";
 import { loadGoEnv, loadSetup, SetupError, toolchainVersion } from "../engine/setup.ts";
-import { parseProxyList } from "../goproxy/proxy_list.ts";
+import { hostPort, parseProxyList } from "../goproxy/proxy_list.ts";
 
 /**
  * The one message that names every permission of `needs` not granted, as the flags to add
@@ -115,8 +115,8 @@ export function permissionErrorMessage(error: unknown): string | undefined {
  * What a run over `options` needs besides the environment and the umask: reading the
  * project, `$GOROOT/go.env` (go's defaults: GOPROXY, GOSUMDB, GOTOOLCHAIN) and the go.sum
  * files; for a prefetch also reading GOMODCACHE and, unless a dry run, writing it, reading the
- * scripts of its Web Workers, and the network for each proxy (reading, for a `file://` one), and when a toolchain is fetched
- * writing go's sumdb directory. The cache and the proxies come from the environment, so they
+ * scripts of its Web Workers, and the network for each proxy (reading, for a `file://` one),
+ * and when a toolchain is fetched writing go's sumdb directory. The cache and the proxies come from the environment, so they
  * are listed even when the project may not be read. A setup error stops the list: the run
  * reports it. Nothing is listed when all of these are granted without a scope, so such a run
  * discovers its project only once.
@@ -146,47 +146,65 @@ export function runNeeds(
   const { env, gomodcache } = goEnv;
   if (env.GOROOT !== "") needs.push({ name: "read", path: join(env.GOROOT, "go.env") });
   if (granted(dir)) {
-    let setup;
-    try {
-      setup = loadSetup(options, host);
-    } catch (e) {
-      if (e instanceof SetupError) return needs;
-      throw e;
-    }
-    if (setup.project.vendor) return needs;
-    needs.push(...setup.project.sumFiles.map((path) => ({ name: "read", path }) as const));
-    if (run === "prefetch" && !options.dryRun) {
-      let toolchain;
-      try {
-        toolchain = toolchainVersion(options, setup, host);
-      } catch (e) {
-        if (!(e instanceof SetupError)) throw e;
-      }
-      if (toolchain !== undefined && env.sumdbDir !== "") {
-        needs.push({ name: "write", path: env.sumdbDir });
-      }
-    }
+    const project = projectNeeds(options, host, run === "prefetch" && !options.dryRun);
+    if (project === undefined) return needs;
+    needs.push(...project);
   }
   if (run === "sums") return needs;
   needs.push({ name: "read", path: gomodcache });
   if (options.dryRun) return needs;
   needs.push({ name: "write", path: gomodcache }, ...workerNeeds());
+  return [...needs, ...proxyNeeds(options.proxy ?? env.GOPROXY, env.GONOPROXY)];
+}
+
+/**
+ * Reading the project's go.sum files and, for a run that fetches a toolchain, writing go's
+ * sumdb directory; undefined when the project cannot be set up (the run reports why) or is
+ * built from vendor/.
+ */
+function projectNeeds(
+  options: Pick<PrefetchOptions, "dir" | "recursive" | "env" | "gomodcache" | "toolchain">,
+  host: Host,
+  fetches: boolean,
+): Deno.PermissionDescriptor[] | undefined {
+  let setup;
+  try {
+    setup = loadSetup(options, host);
+  } catch (e) {
+    if (e instanceof SetupError) return undefined;
+    throw e;
+  }
+  if (setup.project.vendor) return undefined;
+  const needs: Deno.PermissionDescriptor[] = setup.project.sumFiles.map((path) => ({
+    name: "read",
+    path,
+  }));
+  if (!fetches) return needs;
+  let toolchain;
+  try {
+    toolchain = toolchainVersion(options, setup, host);
+  } catch (e) {
+    if (!(e instanceof SetupError)) throw e;
+  }
+  const sumdbDir = setup.env.sumdbDir;
+  if (toolchain !== undefined && sumdbDir !== "") needs.push({ name: "write", path: sumdbDir });
+  return needs;
+}
+
+/** The network for each proxy, or reading for a `file://` one; none for a list go would reject. */
+function proxyNeeds(goproxy: string, gonoproxy: string): Deno.PermissionDescriptor[] {
   let proxies;
   try {
-    proxies = parseProxyList(options.proxy ?? env.GOPROXY, env.GONOPROXY);
+    proxies = parseProxyList(goproxy, gonoproxy);
   } catch {
-    return needs;
+    return [];
   }
-  for (const entry of proxies) {
-    if (entry.kind !== "url") continue;
+  return proxies.flatMap((entry): Deno.PermissionDescriptor[] => {
+    if (entry.kind !== "url") return [];
     const url = new URL(entry.url);
-    if (url.protocol === "file:") needs.push({ name: "read", path: fileURLToPath(url) });
-    else {
-      const port = url.port || (url.protocol === "https:" ? "443" : "80");
-      needs.push({ name: "net", host: `${url.hostname}:${port}` });
-    }
-  }
-  return needs;
+    if (url.protocol === "file:") return [{ name: "read", path: fileURLToPath(url) }];
+    return [{ name: "net", host: hostPort(url) }];
+  });
 }
 
 /**

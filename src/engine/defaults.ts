@@ -1,6 +1,6 @@
 /**
- * The defaults of a run's settings, stated once: the engine falls back to them, and the command
- * line's help text and parsing use them.
+ * The defaults of a run's settings, stated once: the engine falls back to them (through
+ * {@link runSettings}), and the command line's help text and parsing use them.
  *
  * @module
  */
@@ -30,3 +30,33 @@ export const DEFAULTS: Defaults = {
   requestTimeoutMs: 10 * 60_000,
   memoryBudget: 8 * 1024 * 1024,
 };
+
+/** The settings the pipeline and the toolchain step share, defaults applied once. */
+export interface RunSettings {
+  /** Retries of a transient failure per request. */
+  retries: number;
+  /** Abort and retry a body that delivers nothing for this long. */
+  stallTimeoutMs: number;
+  /** Abort and retry a request attempt that has not finished after this long. */
+  requestTimeoutMs: number;
+  /** Bytes of zip bodies held in memory at most. */
+  memoryBudget: number;
+  /** Plan only: fetch nothing, write nothing. */
+  dryRun: boolean;
+  /** Stops the run. */
+  signal?: AbortSignal;
+}
+
+/** `options` with every unset setting at its default. */
+export function runSettings(
+  options: Partial<Omit<RunSettings, "signal">> & { signal?: AbortSignal },
+): RunSettings {
+  return {
+    retries: options.retries ?? DEFAULTS.retries,
+    stallTimeoutMs: options.stallTimeoutMs ?? DEFAULTS.stallTimeoutMs,
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
+    memoryBudget: options.memoryBudget ?? DEFAULTS.memoryBudget,
+    dryRun: options.dryRun ?? false,
+    signal: options.signal,
+  };
+}

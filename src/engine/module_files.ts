@@ -18,6 +18,7 @@ import type { Fetched, ZipBody } from "../goproxy/goproxy.ts";
 import { canonicalInfo } from "../goproxy/info.ts";
 import type { ModuleVersion } from "../project/go_mod.ts";
 import type { ModuleSums } from "../project/gosum.ts";
+import { tempName } from "../util/files.ts";
 import { hashGoMod } from "../zip/dirhash.ts";
 import type { Context } from "./pipeline_context.ts";
 import type { ModuleRecord } from "./report.ts";
@@ -100,15 +101,7 @@ export async function fetchAndInstallZip(
         await Deno.remove(p.base + ".ziphash").catch(() => {});
       }
     }
-    const fetched = await ctx.client.fetchZip(
-      m.path,
-      m.version,
-      () => `${p.base}.zip${Math.floor(Math.random() * 1e9)}.tmp`,
-    );
-    const body: ZipBody = fetched.body;
-    record.proxy = fetched.proxy;
-    record.retries += fetched.retries;
-    record.bytes += body.kind === "bytes" ? body.bytes.length : body.size;
+    const body = await downloadZip(ctx, m, p, record);
     const goModOk = await goMod.then(() => true, () => false);
     if (ctx.signal.aborted || !goModOk) {
       await ctx.client.discard(body);
@@ -127,6 +120,21 @@ export async function fetchAndInstallZip(
   } finally {
     lock.close();
   }
+}
+
+/** Downloads the zip of `m` into memory or a temp file beside its place, counted in `record`. */
+async function downloadZip(
+  ctx: Context,
+  m: ModuleSums,
+  p: ModulePaths,
+  record: ModuleRecord,
+): Promise<ZipBody> {
+  const fetched = await ctx.client.fetchZip(m.path, m.version, () => tempName(p.base + ".zip"));
+  record.proxy = fetched.proxy;
+  record.retries += fetched.retries;
+  const body = fetched.body;
+  record.bytes += body.kind === "bytes" ? body.bytes.length : body.size;
+  return body;
 }
 
 /** What a module's record, or the build list's report, adds up from its requests. */

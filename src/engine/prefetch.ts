@@ -8,18 +8,20 @@
 import { dirname, join } from "node:path";
 import type { BuildListInput, MainModule } from "../project/build_list.ts";
 import { findGoBinary, type GoEnv } from "../project/go_env.ts";
+import type { GoSum } from "../project/gosum.ts";
 import type { Host } from "../project/host.ts";
 import { proxyAuthorization } from "../goproxy/netrc.ts";
-import { runPipeline } from "./pipeline.ts";
+import { type PipelineResult, runPipeline } from "./pipeline.ts";
 import type { Project } from "../project/project.ts";
 import { parseProxyList, type ProxyEntry, redactUrl } from "../goproxy/proxy_list.ts";
-import type { PrefetchReport, ProgressEvent, ReportWarning } from "./report.ts";
+import type { ModuleRecord, PrefetchReport, ProgressEvent, ReportWarning } from "./report.ts";
 import { totalsOf } from "./report.ts";
-import { DEFAULTS } from "./defaults.ts";
+import { DEFAULTS, type RunSettings, runSettings } from "./defaults.ts";
 import {
   asSetupError,
   loadSetup,
   loadSums,
+  type Setup,
   SetupError,
   type SetupOptions,
   toolchainVersion,
@@ -63,27 +65,10 @@ export interface PrefetchOptions extends SetupOptions {
 export async function runPrefetch(options: PrefetchOptions, host: Host): Promise<PrefetchReport> {
   const started = performance.now();
   const setup = loadSetup(options, host);
-  const { dir, env, gomodcache, project } = setup;
+  const { env, gomodcache, project } = setup;
   const goproxy = options.proxy ?? env.GOPROXY;
-  const concurrency = options.concurrency ?? DEFAULTS.concurrency;
-  const report: PrefetchReport = {
-    tool: { name: "goprefetch", version: VERSION },
-    settings: {
-      dir,
-      gomodcache,
-      goproxy: goproxy.split(/([,|])/).map(redactUrl).join(""),
-      gonoproxy: env.GONOPROXY,
-      concurrency,
-      dryRun: options.dryRun ?? false,
-      project: project.mode,
-      workFile: project.workFile,
-      sumFiles: project.sumFiles,
-    },
-    warnings: project.vendored.map((v) => `${v.dir}: ${v.reason}, so its go.sum is left out`),
-    warningDetails: [],
-    modules: [],
-    totals: totalsOf([], 0),
-  };
+  const settings = runSettings(options);
+  const report = newReport(setup, goproxy, options.concurrency ?? DEFAULTS.concurrency, settings);
   if (project.vendor) {
     report.note = project.vendor;
     report.warningDetails = warningDetails(report.warnings, []);
@@ -95,20 +80,14 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
     received += bytes;
     options.onProgress?.({ type: "bytes", bytes });
   };
-  const onProgress = (event: ProgressEvent) =>
-    event.type === "bytes" ? onBytes(event.bytes) : options.onProgress?.(event);
-  if (!options.dryRun) await createCacheDir(gomodcache);
-  const vendored = project.vendored.map((v) => v.sumFile);
-  const sum = loadSums(
-    project.sumFiles.filter((f) => !vendored.includes(f)),
-    host,
-    project.workFile,
-  );
+  if (!settings.dryRun) await createCacheDir(gomodcache);
+  const sum = loadProjectSums(project, host);
   report.warnings.push(...sum.warnings);
   const processEnv = { ...host.env, ...options.env };
   const proxies = proxyEntries(goproxy, env, { ...host, env: processEnv }, report.warnings);
   const toolchain = toolchainVersion(options, setup, host);
   const toolchainRun = toolchain === undefined ? undefined : prefetchToolchain({
+    ...settings,
     root: gomodcache,
     sumdbDir: env.sumdbDir,
     version: toolchain,
@@ -118,15 +97,10 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
     gitHttpUserAgent: processEnv.GIT_HTTP_USER_AGENT,
     proxies,
     umask: host.umask,
-    retries: options.retries ?? DEFAULTS.retries,
-    stallTimeoutMs: options.stallTimeoutMs ?? DEFAULTS.stallTimeoutMs,
-    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
-    memoryBudget: options.memoryBudget ?? DEFAULTS.memoryBudget,
-    dryRun: options.dryRun ?? false,
-    signal: options.signal,
     onBytes,
   });
   const result = await runPipeline({
+    ...settings,
     modules: [...sum.modules.values()],
     buildLists: buildListInputs(project),
     root: gomodcache,
@@ -134,45 +108,81 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
     umask: host.umask,
     proxies,
     gonoproxy: env.GONOPROXY,
-    concurrency,
-    retries: options.retries ?? DEFAULTS.retries,
-    stallTimeoutMs: options.stallTimeoutMs ?? DEFAULTS.stallTimeoutMs,
-    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
-    memoryBudget: options.memoryBudget ?? DEFAULTS.memoryBudget,
+    concurrency: report.settings.concurrency,
     workers: Math.min(Math.max(navigator.hardwareConcurrency, 1), 4),
-    dryRun: options.dryRun ?? false,
     continueOnError: options.continueOnError ?? false,
-    signal: options.signal,
-    onProgress,
+    onProgress: (event) =>
+      event.type === "bytes" ? onBytes(event.bytes) : options.onProgress?.(event),
   });
-  report.modules = result.modules;
-  report.buildList = result.buildList;
-  let structured: ReportWarning[] = result.warnings;
-  if (result.error) report.error = result.error;
-  if (toolchainRun) {
-    const record = await toolchainRun;
-    if (result.error && record.error?.endsWith(result.error)) {
-      record.status = "cancelled";
-      delete record.error;
-    }
-    options.onProgress?.({ type: "module", record });
-    report.modules.push(record);
-  }
-  const nothing = nothingPrefetched(
-    report.modules,
-    proxies,
-    env.GONOPROXY,
-    options.dryRun ?? false,
-  );
-  if (nothing) {
-    structured = [nothing, ...structured.filter((w) => w.kind !== "build-list-info")];
-  }
-  report.warnings.push(...structured.map((w) => w.message));
-  report.warningDetails = warningDetails(report.warnings, structured);
+  const toolchainRecord = await toolchainRun;
+  finishReport(report, result, toolchainRecord, proxies);
+  if (toolchainRecord) options.onProgress?.({ type: "module", record: toolchainRecord });
   if (options.signal?.aborted) report.interrupted = true;
   report.totals = totalsOf(report.modules, (performance.now() - started) / 1000);
   report.totals.bytes = received;
   return report;
+}
+
+/** The go.sum files of `project` merged, but those of modules go builds from vendor/. */
+function loadProjectSums(project: Project, host: Host): GoSum {
+  const vendored = project.vendored.map((v) => v.sumFile);
+  return loadSums(project.sumFiles.filter((f) => !vendored.includes(f)), host, project.workFile);
+}
+
+/** The report of a run that has not started yet: its settings, and the vendored go.sum files left out. */
+function newReport(
+  setup: Setup,
+  goproxy: string,
+  concurrency: number,
+  settings: RunSettings,
+): PrefetchReport {
+  const { dir, env, gomodcache, project } = setup;
+  return {
+    tool: { name: "goprefetch", version: VERSION },
+    settings: {
+      dir,
+      gomodcache,
+      goproxy: goproxy.split(/([,|])/).map(redactUrl).join(""),
+      gonoproxy: env.GONOPROXY,
+      concurrency,
+      dryRun: settings.dryRun,
+      project: project.mode,
+      workFile: project.workFile,
+      sumFiles: project.sumFiles,
+    },
+    warnings: project.vendored.map((v) => `${v.dir}: ${v.reason}, so its go.sum is left out`),
+    warningDetails: [],
+    modules: [],
+    totals: totalsOf([], 0),
+  };
+}
+
+/**
+ * Puts the pipeline's result and the toolchain's record into `report`, with the warnings. A
+ * toolchain cut off by the proxy that ended the run counts as cancelled, as the modules do.
+ */
+function finishReport(
+  report: PrefetchReport,
+  result: PipelineResult,
+  toolchain: ModuleRecord | undefined,
+  proxies: ProxyEntry[],
+): void {
+  report.modules = result.modules;
+  report.buildList = result.buildList;
+  if (result.error) report.error = result.error;
+  if (toolchain) {
+    if (result.error && toolchain.error?.endsWith(result.error)) {
+      toolchain.status = "cancelled";
+      delete toolchain.error;
+    }
+    report.modules.push(toolchain);
+  }
+  let structured: ReportWarning[] = result.warnings;
+  const { gonoproxy, dryRun } = report.settings;
+  const none = nothingPrefetched(report.modules, proxies, gonoproxy, dryRun);
+  if (none) structured = [none, ...structured.filter((w) => w.kind !== "build-list-info")];
+  report.warnings.push(...structured.map((w) => w.message));
+  report.warningDetails = warningDetails(report.warnings, structured);
 }
 
 /**

@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import { hashZipFile } from "../zip/dirhash.ts";
 import { compareGoVersions, goDirective } from "../project/go_mod.ts";
-import { ProxyClient } from "../goproxy/goproxy.ts";
+import { ProxyClient, type ZipBody } from "../goproxy/goproxy.ts";
 import type { Host } from "../project/host.ts";
 import { ChecksumMismatchError, installModule } from "../cache/installer.ts";
 import {
@@ -19,7 +19,7 @@ import {
   type ModulePaths,
   modulePaths,
 } from "../cache/module_cache.ts";
-import { mkdirAll, writeAll } from "../util/files.ts";
+import { lockedRewrite, mkdirAll, tempName } from "../util/files.ts";
 import type { ProxyEntry } from "../goproxy/proxy_list.ts";
 import { RecordKeeper } from "./module_record.ts";
 import type { ModuleRecord } from "./report.ts";
@@ -232,16 +232,11 @@ async function verifyCached(opts: ToolchainOptions, p: ModulePaths): Promise<voi
       `${TOOLCHAIN_MODULE}@${opts.version}: checksum mismatch: the cached zip has ${h1}, ` +
         `the checksum database ${db.name} has ${hashes.join(" or ")}; ` +
         "the cache was left as it is. Remove the toolchain with go clean -modcache, or check GOSUMDB.",
+      h1,
+      hashes,
     );
   }
-  if (!valid) {
-    const f = await Deno.open(ziphash, { write: true, create: true, truncate: true, mode: 0o666 });
-    try {
-      await writeAll(f, new TextEncoder().encode(h1));
-    } finally {
-      f.close();
-    }
-  }
+  if (!valid) await lockedRewrite(ziphash, 0o666, () => new TextEncoder().encode(h1));
 }
 
 async function install(
@@ -263,7 +258,7 @@ async function install(
     onBytes: opts.onBytes,
   });
   await mkdirAll(p.atV);
-  const tempFile = () => `${p.base}.zip${Math.floor(Math.random() * 1e9)}.tmp`;
+  const tempFile = () => tempName(p.base + ".zip");
   const [hashes, fetched] = await Promise.allSettled([
     db === undefined ? Promise.resolve(undefined) : lookup(opts, db, signal),
     client.fetchZip(TOOLCHAIN_MODULE, opts.version, tempFile),
@@ -281,36 +276,51 @@ async function install(
     // Without a database the zip went to a temp file (no memory budget), hashed first as go does.
     const zipHashes = hashes.value ??
       (body.kind === "tempFile" ? [await hashZipFile(body.file)] : []);
-    const lock = await lockVersion(p, opts.umask);
-    try {
-      if (await isDirComplete(p)) return;
-      await installModule({
-        root: opts.root,
-        path: TOOLCHAIN_MODULE,
-        version: opts.version,
-        zipHashes,
-        modcacherw: false,
-        umask: opts.umask,
-        zip: body.kind === "bytes"
-          ? { kind: "bytes", bytes: body.bytes }
-          : { kind: "tempFile", file: body.file },
-      }).catch((e) => {
-        if (!(e instanceof ChecksumMismatchError)) throw e;
-        const got = /the downloaded zip has (h1:\S+),/.exec(e.message)?.[1];
-        throw new ChecksumMismatchError(
-          `${TOOLCHAIN_MODULE}@${opts.version}: checksum mismatch: the downloaded zip has ${got}, ` +
-            `the checksum database ${db?.name} has ${zipHashes.join(" or ")}; ` +
-            "nothing was written to the cache.",
-        );
-      });
-      if (Deno.build.os !== "windows") await addExecuteBits(p.dir);
-      await copyGoMods(p.dir);
-    } finally {
-      lock.close();
-    }
+    await installLocked(opts, p, body, zipHashes, db);
   } finally {
     client.close();
     if (fetched.status === "fulfilled") await client.discard(fetched.value.body);
+  }
+}
+
+/**
+ * Under go's version lock, installs the toolchain zip checked against `zipHashes` (from `db`,
+ * or, without one, its own hash), then makes it runnable as go's `Exec` does.
+ */
+async function installLocked(
+  opts: ToolchainOptions,
+  p: ModulePaths,
+  body: ZipBody,
+  zipHashes: string[],
+  db: SumDb | undefined,
+): Promise<void> {
+  const lock = await lockVersion(p, opts.umask);
+  try {
+    if (await isDirComplete(p)) return;
+    await installModule({
+      root: opts.root,
+      path: TOOLCHAIN_MODULE,
+      version: opts.version,
+      zipHashes,
+      modcacherw: false,
+      umask: opts.umask,
+      zip: body.kind === "bytes"
+        ? { kind: "bytes", bytes: body.bytes }
+        : { kind: "tempFile", file: body.file },
+    }).catch((e) => {
+      if (!(e instanceof ChecksumMismatchError)) throw e;
+      throw new ChecksumMismatchError(
+        `${TOOLCHAIN_MODULE}@${opts.version}: checksum mismatch: the downloaded zip has ${e.got}, ` +
+          `the checksum database ${db?.name} has ${zipHashes.join(" or ")}; ` +
+          "nothing was written to the cache.",
+        e.got,
+        zipHashes,
+      );
+    });
+    if (Deno.build.os !== "windows") await addExecuteBits(p.dir);
+    await copyGoMods(p.dir);
+  } finally {
+    lock.close();
   }
 }
 

@@ -23,7 +23,7 @@
 import { ByteBody } from "./byte_body.ts";
 import { writeAll } from "../util/files.ts";
 import { escapePath, escapeVersion } from "../module/module_path.ts";
-import { firstKind, type ProxyEntry, redactUrl } from "./proxy_list.ts";
+import { defaultPort, firstKind, hostPort, type ProxyEntry, redactUrl } from "./proxy_list.ts";
 import { type MemoryBudget, Semaphore } from "../util/semaphore.ts";
 import { MAX_ZIP_FILE } from "../zip/zip_rules.ts";
 
@@ -884,15 +884,6 @@ function requireNet(url: URL, hop: number): void {
   if (Deno.permissions.querySync({ name: "net", host }).state === "granted") return;
   const why = hop === 0 ? `Requires net access to "${host}"` : "the proxy redirected there";
   throw new LocalError(`needs --allow-net=${host} (${why})`);
-}
-
-/** `host:port` of `url`, the port spelled out: as `--allow-net` and go's errors name it. */
-function hostPort(url: URL): string {
-  return `${url.hostname}:${url.port || defaultPort(url)}`;
-}
-
-function defaultPort(url: URL): string {
-  return url.protocol === "https:" ? "443" : "80";
 }
 
 function lengthMismatch(size: number, length: number): ProxyError {

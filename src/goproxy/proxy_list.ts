@@ -121,3 +121,13 @@ function checkProxyUrl(url: string): string {
   }
   return url.endsWith("/") ? url.slice(0, -1) : url;
 }
+
+/** `host:port` of `url`, the port spelled out: as `--allow-net` and go's errors name it. */
+export function hostPort(url: URL): string {
+  return `${url.hostname}:${url.port || defaultPort(url)}`;
+}
+
+/** The port of an http or https URL that names none. */
+export function defaultPort(url: URL): string {
+  return url.protocol === "https:" ? "443" : "80";
+}

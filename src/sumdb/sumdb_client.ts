@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { sameBytes } from "../util/bytes.ts";
 import { openNote, parseVerifierKey, type Verifier } from "./signed_note.ts";
 import { escapePath, escapeVersion } from "../module/module_path.ts";
 import {
@@ -14,7 +15,6 @@ import {
   parseRecord,
   parseTree,
   recordHash,
-  sameBytes,
   storedHashIndex,
   type Tree,
   treeHash,

@@ -9,10 +9,10 @@
  */
 import { Buffer } from "node:buffer";
 import { dirname, join } from "node:path";
-import { mkdirAll, writeAll } from "../util/files.ts";
+import { sameBytes } from "../util/bytes.ts";
+import { lockedRead, lockedRewrite, mkdirAll } from "../util/files.ts";
 import type { ProxyEntry } from "../goproxy/proxy_list.ts";
 import { redactUrl } from "../goproxy/proxy_list.ts";
-import { sameBytes } from "./tlog.ts";
 import { type SumDbOps, WriteConflictError } from "./sumdb_client.ts";
 
 /** The database could not be reached, or the sumdb state could not be read. */
@@ -87,19 +87,12 @@ export function sumDbStore(opts: SumDbStoreOptions): SumDbOps {
     async writeConfig(file, old, next) {
       const target = configFile(file);
       await mkdirAll(dirname(target));
-      const f = await Deno.open(target, { read: true, write: true, create: true, mode: 0o666 });
-      try {
-        await f.lock(true);
-        const data = await readAll(f);
+      await lockedRewrite(target, 0o666, (data) => {
         if (data.length > 0 && !sameBytes(data, old)) {
           throw new WriteConflictError("write conflict");
         }
-        await f.truncate(0);
-        await f.seek(0, Deno.SeekMode.Start);
-        await writeAll(f, next);
-      } finally {
-        f.close();
-      }
+        return next;
+      });
     },
     async readCache(file) {
       const data = await lockedRead(cacheFile(file)).catch(() => undefined);
@@ -109,46 +102,12 @@ export function sumDbStore(opts: SumDbStoreOptions): SumDbOps {
       const target = cacheFile(file);
       try {
         await mkdirAll(dirname(target));
-        const f = await Deno.open(target, { write: true, create: true, mode: 0o666 });
-        try {
-          await f.lock(true);
-          await f.truncate(0);
-          await writeAll(f, data);
-        } finally {
-          f.close();
-        }
+        await lockedRewrite(target, 0o666, () => data);
       } catch {
         // As go's WriteCache: a cache that cannot be written is simply not kept.
       }
     },
   };
-}
-
-async function lockedRead(path: string): Promise<Uint8Array> {
-  const f = await Deno.open(path, { read: true });
-  try {
-    await f.lock(false);
-    return await readAll(f);
-  } finally {
-    f.close();
-  }
-}
-
-async function readAll(f: Deno.FsFile): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  for (;;) {
-    const buf = new Uint8Array(64 * 1024);
-    const n = await f.read(buf);
-    if (n === null) break;
-    chunks.push(buf.subarray(0, n));
-  }
-  const out = new Uint8Array(chunks.reduce((sum, c) => sum + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 /**

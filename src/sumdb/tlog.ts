@@ -54,11 +54,6 @@ export function nodeHash(left: Hash, right: Hash): Hash {
   );
 }
 
-/** Whether two hashes (or any byte strings) are equal. */
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 /**
  * Maps the node at `level` numbered `n` within its level to its place in the log's dense
  * hash storage order (tlog's `StoredHashIndex`).

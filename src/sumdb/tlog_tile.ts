@@ -6,12 +6,12 @@
  *
  * @module
  */
+import { sameBytes } from "../util/bytes.ts";
 import {
   type Hash,
   HASH_SIZE,
   type HashReader,
   nodeHash,
-  sameBytes,
   shl,
   shr,
   splitStoredHashIndex,
@@ -141,67 +141,104 @@ function tileParent(t: Tile, k: number, n: number): Tile | undefined {
  */
 export function tileHashReader(tree: Tree, tr: TileReader): HashReader {
   return async (indexes) => {
-    const h = tr.height;
-    const order = new Map<string, number>();
-    const tiles: Tile[] = [];
-    const add = (t: Tile): number => {
-      order.set(tilePath(t), tiles.length);
-      tiles.push(t);
-      return tiles.length - 1;
-    };
-
+    const set = new TileSet(tree.n);
     const stx = subTreeIndex(0, tree.n);
-    const stxTile = stx.map((x) => {
-      const t = tileParent(tileForIndex(h, x).tile, 0, tree.n)!;
-      return order.get(tilePath(t)) ?? add(t);
-    });
-
+    const stxTile = stx.map((x) =>
+      set.place(tileParent(tileForIndex(tr.height, x).tile, 0, tree.n)!)
+    );
     const indexTile = indexes.map((x) => {
       if (x >= storedHashIndex(0, tree.n)) throw new TileError("indexes not in tree");
-      const tile = tileForIndex(h, x).tile;
-      let k = 0;
-      let found: number | undefined;
-      for (;; k++) {
-        const p = tileParent(tile, k, tree.n);
-        if (p === undefined) throw new TileError(`bad math in tile reader: ${tree.n} ${x}`);
-        found = order.get(tilePath(p));
-        if (found !== undefined) break;
-      }
-      for (k--; k >= 0; k--) {
-        const p = tileParent(tile, k, tree.n)!;
-        if (p.w !== 2 ** p.h) throw new TileError(`bad math in tile reader: ${tree.n} ${x}`);
-        found = add(p);
-      }
-      return found;
+      return set.placeOfHash(tr.height, x);
     });
+    const data = await tr.readTiles(set.tiles);
+    checkTiles(tree, set, data, stx, stxTile);
+    await tr.saveTiles(set.tiles, data);
+    return indexes.map((x, i) => hashFromTile(set.tiles[indexTile[i]], data[indexTile[i]], x));
+  };
+}
 
-    const data = await tr.readTiles(tiles);
-    tiles.forEach((t, i) => {
-      if (data[i]?.length !== t.w * HASH_SIZE) {
-        throw new TileError(
-          `tile ${tilePath(t)} has ${data[i]?.length ?? 0} bytes, want ${t.w * HASH_SIZE}`,
-        );
-      }
-    });
+/** The tiles one read needs, each listed once, in the order tlog's `TileHashReader` lists them. */
+class TileSet {
+  readonly tiles: Tile[] = [];
+  readonly #n: number;
+  readonly #order = new Map<string, number>();
 
-    let th: Hash | undefined;
-    for (let i = stx.length - 1; i >= 0; i--) {
-      const sub = hashFromTile(tiles[stxTile[i]], data[stxTile[i]], stx[i]);
-      th = th === undefined ? sub : nodeHash(sub, th);
+  constructor(n: number) {
+    this.#n = n;
+  }
+
+  /** The place of `t` in the list, added if it is not there yet. */
+  place(t: Tile): number {
+    return this.find(t) ?? this.#add(t);
+  }
+
+  /** The place of `t` in the list, if it is there. */
+  find(t: Tile): number | undefined {
+    return this.#order.get(tilePath(t));
+  }
+
+  /**
+   * The place of the tile that holds stored hash `x`: the nearest of its parents already
+   * listed, else each full parent below that one is added, down to the tile itself.
+   */
+  placeOfHash(h: number, x: number): number {
+    const tile = tileForIndex(h, x).tile;
+    let k = 0;
+    let found: number | undefined;
+    for (;; k++) {
+      const p = tileParent(tile, k, this.#n);
+      if (p === undefined) throw new TileError(`bad math in tile reader: ${this.#n} ${x}`);
+      found = this.find(p);
+      if (found !== undefined) break;
     }
-    if (th === undefined || !sameBytes(th, tree.hash)) {
+    for (k--; k >= 0; k--) {
+      const p = tileParent(tile, k, this.#n)!;
+      if (p.w !== 2 ** p.h) throw new TileError(`bad math in tile reader: ${this.#n} ${x}`);
+      found = this.#add(p);
+    }
+    return found;
+  }
+
+  #add(t: Tile): number {
+    this.#order.set(tilePath(t), this.tiles.length);
+    this.tiles.push(t);
+    return this.tiles.length - 1;
+  }
+}
+
+/**
+ * Checks downloaded tiles against `tree` before any hash of them is used: the tiles of the
+ * tree's own subtrees must hash to `tree.hash`, every other tile to the hash its parent holds.
+ */
+function checkTiles(
+  tree: Tree,
+  set: TileSet,
+  data: Uint8Array[],
+  stx: number[],
+  stxTile: number[],
+): void {
+  const tiles = set.tiles;
+  tiles.forEach((t, i) => {
+    if (data[i]?.length !== t.w * HASH_SIZE) {
+      throw new TileError(
+        `tile ${tilePath(t)} has ${data[i]?.length ?? 0} bytes, want ${t.w * HASH_SIZE}`,
+      );
+    }
+  });
+  let th: Hash | undefined;
+  for (let i = stx.length - 1; i >= 0; i--) {
+    const sub = hashFromTile(tiles[stxTile[i]], data[stxTile[i]], stx[i]);
+    th = th === undefined ? sub : nodeHash(sub, th);
+  }
+  if (th === undefined || !sameBytes(th, tree.hash)) {
+    throw new TileError("downloaded inconsistent tile");
+  }
+  for (let i = stxTile[stx.length - 1] + 1; i < tiles.length; i++) {
+    const p = tileParent(tiles[i], 1, tree.n)!;
+    const j = set.find(p)!;
+    const want = hashFromTile(p, data[j], storedHashIndex(p.l * p.h, tiles[i].n));
+    if (!sameBytes(want, tileHash(data[i]))) {
       throw new TileError("downloaded inconsistent tile");
     }
-    for (let i = stxTile[stx.length - 1] + 1; i < tiles.length; i++) {
-      const p = tileParent(tiles[i], 1, tree.n)!;
-      const j = order.get(tilePath(p))!;
-      const want = hashFromTile(p, data[j], storedHashIndex(p.l * p.h, tiles[i].n));
-      if (!sameBytes(want, tileHash(data[i]))) {
-        throw new TileError("downloaded inconsistent tile");
-      }
-    }
-
-    await tr.saveTiles(tiles, data);
-    return indexes.map((x, i) => hashFromTile(tiles[indexTile[i]], data[indexTile[i]], x));
-  };
+  }
 }

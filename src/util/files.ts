@@ -1,7 +1,7 @@
 /**
  * File helpers every layer that writes uses, with go's modes: directories made as go's
  * `MkdirAll` makes them, trees removed as go's `RemoveAll` removes the cache's read-only ones,
- * and writes that finish.
+ * writes that finish, and files read and rewritten under go's `lockedfile` locks.
  *
  * @module
  */
@@ -36,4 +36,67 @@ async function makeTreeWritable(dir: string): Promise<void> {
 /** Writes all of `data` at the file's current offset (a single write may be short). */
 export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
   for (let n = 0; n < data.length;) n += await file.write(data.subarray(n));
+}
+
+/**
+ * A name for a temp file beside `file`, as go's cache writers make them: `<file><N>.tmp`, such
+ * as `v1.0.0.zip123456789.tmp`, which go removes as a leftover when it takes the version lock.
+ */
+export function tempName(file: string): string {
+  return `${file}${Math.floor(Math.random() * 1e9)}.tmp`;
+}
+
+/** Reads `file` from its current offset to its end. */
+export async function readAll(file: Deno.FsFile): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const buf = new Uint8Array(64 * 1024);
+    const n = await file.read(buf);
+    if (n === null) break;
+    chunks.push(buf.subarray(0, n));
+    size += n;
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** Reads `path` under a shared lock, as go's `lockedfile.Read` does. */
+export async function lockedRead(path: string): Promise<Uint8Array> {
+  const f = await Deno.open(path, { read: true });
+  try {
+    await f.lock(false);
+    return await readAll(f);
+  } finally {
+    f.close();
+  }
+}
+
+/**
+ * Rewrites `path` in place under an exclusive lock, as go's `lockedfile` writers do: it is
+ * opened (created with `mode` if missing), locked, read, and `next(old)` decides the new
+ * content, or undefined to leave it as it is (it may also throw). Returns whether it wrote.
+ */
+export async function lockedRewrite(
+  path: string,
+  mode: number,
+  next: (old: Uint8Array) => Uint8Array | undefined,
+): Promise<boolean> {
+  const f = await Deno.open(path, { read: true, write: true, create: true, mode });
+  try {
+    await f.lock(true);
+    const data = next(await readAll(f));
+    if (data === undefined) return false;
+    await f.truncate(0);
+    await f.seek(0, Deno.SeekMode.Start);
+    await writeAll(f, data);
+    return true;
+  } finally {
+    f.close();
+  }
 }

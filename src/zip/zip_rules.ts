@@ -155,6 +155,22 @@ export function checkZipEntries(
   zipSize: number,
   entries: ZipEntry[],
 ): PlannedEntry[] {
+  checkModuleZip(modulePath, version, zipSize);
+  const checker = new EntryChecker(`${modulePath}@${version}`);
+  const planned: PlannedEntry[] = [];
+  let firstError: ZipRuleError | undefined;
+  for (const entry of entries) {
+    const result = checker.plan(entry);
+    if (result instanceof ZipRuleError) firstError ??= result;
+    else planned.push(result);
+  }
+  const error = checker.sizeError ?? firstError;
+  if (error !== undefined) throw error;
+  return planned;
+}
+
+/** The rules on the module version and the zip's size, before any entry is looked at. */
+function checkModuleZip(modulePath: string, version: string, zipSize: number): void {
   const mv = `${modulePath}@${version}`;
   const canonical = canonicalVersion(version);
   if (canonical !== version) {
@@ -176,115 +192,126 @@ export function checkZipEntries(
       `${mv}: module zip file is too large (${zipSize} bytes; limit is ${MAX_ZIP_FILE} bytes)`,
     );
   }
+}
 
-  const prefix = `${mv}/`;
-  const seen = new Map<string, { path: string; isDir: boolean }>();
-  let totalSize = 0;
-  let sizeError: ZipRuleError | undefined;
-  let firstError: ZipRuleError | undefined;
-  const planned: PlannedEntry[] = [];
+/**
+ * Go's per-entry rules, in Go's order, with what they carry from entry to entry: the paths seen
+ * (for collisions) and the total declared size, whose error takes precedence over the others.
+ */
+class EntryChecker {
+  /** The size-limit error on the total, once the total is over it. */
+  sizeError: ZipRuleError | undefined;
+  readonly #mv: string;
+  readonly #prefix: string;
+  readonly #seen = new Map<string, { path: string; isDir: boolean }>();
+  #totalSize = 0;
 
-  const broken = (name: string, rule: ZipRule, problem: string): ZipRuleError =>
-    new ZipRuleError(rule, `${mv}: zip entry ${quote(name)}: ${problem}`);
+  constructor(mv: string) {
+    this.#mv = mv;
+    this.#prefix = `${mv}/`;
+  }
 
-  /** Go's `collisionChecker.check`: the path, then each parent as a directory. */
-  const checkCollisions = (relPath: string, isDir: boolean): ZipRuleError | undefined => {
-    for (let p = relPath, dir = isDir;;) {
-      const key = foldKey(p);
-      const other = seen.get(key);
-      if (other === undefined) {
-        seen.set(key, { path: p, isDir: dir });
-      } else if (other.path !== p) {
-        return broken(
-          relPath,
-          "case-collision",
-          `case-insensitive file name collision: ${quote(other.path)} and ${quote(p)}`,
-        );
-      } else if (other.isDir !== dir) {
-        return broken(
-          relPath,
-          "file-dir-collision",
-          `entry ${quote(p)} is both a file and a directory`,
-        );
-      } else if (!dir) {
-        return broken(relPath, "duplicate-file", `multiple entries for file ${quote(p)}`);
-      }
-      const slash = p.lastIndexOf("/");
-      if (slash < 0) return undefined;
-      p = p.slice(0, slash);
-      dir = true;
+  /** The entry with its module-relative path, or the first rule it breaks. */
+  plan(entry: ZipEntry): PlannedEntry | ZipRuleError {
+    if (!entry.name.startsWith(this.#prefix)) {
+      return this.#broken(
+        entry.name,
+        "path-prefix",
+        `path does not have prefix ${quote(this.#prefix)}`,
+      );
     }
-  };
+    let relPath = entry.name.slice(this.#prefix.length);
+    if (relPath === "") return { entry, relPath, isDirectory: true };
+    const isDirectory = relPath.endsWith("/");
+    if (isDirectory) relPath = relPath.slice(0, -1);
+    return this.#check(entry, relPath, isDirectory) ?? { entry, relPath, isDirectory };
+  }
 
-  /** Applies the per-entry rules in Go's order; returns the first one broken. */
-  const check = (entry: ZipEntry, relPath: string, isDir: boolean): ZipRuleError | undefined => {
-    if (!isClean(relPath)) return broken(relPath, "unclean-path", "path is not clean");
-    if (!entry.nameIsUtf8) return broken(relPath, "invalid-utf8", "path is not valid UTF-8");
+  #check(entry: ZipEntry, relPath: string, isDir: boolean): ZipRuleError | undefined {
+    if (!isClean(relPath)) return this.#broken(relPath, "unclean-path", "path is not clean");
+    if (!entry.nameIsUtf8) return this.#broken(relPath, "invalid-utf8", "path is not valid UTF-8");
     try {
       checkFilePath(relPath);
     } catch (error) {
-      return broken(relPath, "invalid-file-path", (error as Error).message);
+      return this.#broken(relPath, "invalid-file-path", (error as Error).message);
     }
-    const collision = checkCollisions(relPath, isDir);
+    const collision = this.#collision(relPath, isDir);
     if (collision !== undefined || isDir) return collision;
-    if (isSymlink(entry)) return broken(relPath, "symlink", "entry is a symbolic link");
+    if (isSymlink(entry)) return this.#broken(relPath, "symlink", "entry is a symbolic link");
     const base = relPath.slice(relPath.lastIndexOf("/") + 1);
     if (foldKey(base) === "go.mod") {
       if (base !== relPath) {
-        return broken(relPath, "go-mod-not-at-root", "go.mod file not in module root directory");
+        return this.#broken(
+          relPath,
+          "go-mod-not-at-root",
+          "go.mod file not in module root directory",
+        );
       }
       if (relPath !== "go.mod") {
-        return broken(relPath, "go-mod-case", "go.mod files must have lowercase names");
+        return this.#broken(relPath, "go-mod-case", "go.mod files must have lowercase names");
       }
     }
-    const size = entry.uncompressedSize;
-    if (MAX_ZIP_FILE - totalSize >= size) {
-      totalSize += size;
+    return this.#size(relPath, entry.uncompressedSize);
+  }
+
+  /** Adds the entry's size to the total; the root go.mod and LICENSE have limits of their own. */
+  #size(relPath: string, size: number): ZipRuleError | undefined {
+    if (MAX_ZIP_FILE - this.#totalSize >= size) {
+      this.#totalSize += size;
     } else {
-      sizeError ??= new ZipRuleError(
+      this.sizeError ??= new ZipRuleError(
         "size-limit",
-        `${mv}: total uncompressed size of module contents too large ` +
+        `${this.#mv}: total uncompressed size of module contents too large ` +
           `(max size is ${MAX_ZIP_FILE} bytes)`,
       );
     }
     if (relPath === "go.mod" && size > MAX_GO_MOD) {
-      return broken(
+      return this.#broken(
         relPath,
         "size-limit",
         `go.mod file too large (max size is ${MAX_GO_MOD} bytes)`,
       );
     }
     if (relPath === "LICENSE" && size > MAX_LICENSE) {
-      return broken(
+      return this.#broken(
         relPath,
         "size-limit",
         `LICENSE file too large (max size is ${MAX_LICENSE} bytes)`,
       );
     }
     return undefined;
-  };
-
-  for (const entry of entries) {
-    if (!entry.name.startsWith(prefix)) {
-      firstError ??= broken(
-        entry.name,
-        "path-prefix",
-        `path does not have prefix ${quote(prefix)}`,
-      );
-      continue;
-    }
-    let relPath = entry.name.slice(prefix.length);
-    if (relPath === "") {
-      planned.push({ entry, relPath, isDirectory: true });
-      continue;
-    }
-    const isDirectory = relPath.endsWith("/");
-    if (isDirectory) relPath = relPath.slice(0, -1);
-    const error = check(entry, relPath, isDirectory);
-    if (error === undefined) planned.push({ entry, relPath, isDirectory });
-    else firstError ??= error;
   }
-  const error = sizeError ?? firstError;
-  if (error !== undefined) throw error;
-  return planned;
+
+  /** Go's `collisionChecker.check`: the path, then each parent as a directory. */
+  #collision(relPath: string, isDir: boolean): ZipRuleError | undefined {
+    for (let p = relPath, dir = isDir;;) {
+      const key = foldKey(p);
+      const other = this.#seen.get(key);
+      if (other === undefined) {
+        this.#seen.set(key, { path: p, isDir: dir });
+      } else if (other.path !== p) {
+        return this.#broken(
+          relPath,
+          "case-collision",
+          `case-insensitive file name collision: ${quote(other.path)} and ${quote(p)}`,
+        );
+      } else if (other.isDir !== dir) {
+        return this.#broken(
+          relPath,
+          "file-dir-collision",
+          `entry ${quote(p)} is both a file and a directory`,
+        );
+      } else if (!dir) {
+        return this.#broken(relPath, "duplicate-file", `multiple entries for file ${quote(p)}`);
+      }
+      const slash = p.lastIndexOf("/");
+      if (slash < 0) return undefined;
+      p = p.slice(0, slash);
+      dir = true;
+    }
+  }
+
+  #broken(name: string, rule: ZipRule, problem: string): ZipRuleError {
+    return new ZipRuleError(rule, `${this.#mv}: zip entry ${quote(name)}: ${problem}`);
+  }
 }
