@@ -10,10 +10,11 @@ import type { ProxyEntry } from "../goproxy/proxy_list.ts";
 import type { BuildListInput } from "../project/build_list.ts";
 import type { ModuleSums } from "../project/gosum.ts";
 import type { MemoryBudget, Semaphore } from "../util/semaphore.ts";
+import type { RunSettings } from "./defaults.ts";
 import type { ModuleRecord, ProgressEvent } from "./report.ts";
 
 /** Everything a pipeline run needs; no defaults are read from the process here. */
-export interface PipelineOptions {
+export interface PipelineOptions extends RunSettings {
   /** The module versions to prefetch. */
   modules: ModuleSums[];
   /**
@@ -33,22 +34,10 @@ export interface PipelineOptions {
   gonoproxy: string;
   /** Requests (and modules) in flight at most. */
   concurrency: number;
-  /** Retries per request. */
-  retries: number;
-  /** Stall timeout of a body, in milliseconds. */
-  stallTimeoutMs: number;
-  /** Deadline of one request attempt, in milliseconds. */
-  requestTimeoutMs: number;
-  /** Bytes of zips held in memory at most; larger bodies go to temp files. */
-  memoryBudget: number;
   /** Install workers. */
   workers: number;
-  /** Plan only: make no request, write nothing. */
-  dryRun: boolean;
   /** Keep going after a module fails. */
   continueOnError: boolean;
-  /** Stops the run. */
-  signal?: AbortSignal;
   /** Receives progress events. */
   onProgress?: (event: ProgressEvent) => void;
 }

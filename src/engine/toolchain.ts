@@ -21,6 +21,7 @@ import {
 } from "../cache/module_cache.ts";
 import { lockedRewrite, mkdirAll, tempName } from "../util/files.ts";
 import type { ProxyEntry } from "../goproxy/proxy_list.ts";
+import type { RunSettings } from "./defaults.ts";
 import { RecordKeeper } from "./module_record.ts";
 import type { ModuleRecord } from "./report.ts";
 import { MemoryBudget } from "../util/semaphore.ts";
@@ -121,7 +122,7 @@ export function toolchainVersion(name: string, goos: string, goarch: string): st
 }
 
 /** What {@link prefetchToolchain} needs. */
-export interface ToolchainOptions {
+export interface ToolchainOptions extends RunSettings {
   /** GOMODCACHE, absolute. */
   root: string;
   /** The module version, from {@link toolchainVersion}. */
@@ -140,18 +141,6 @@ export interface ToolchainOptions {
   proxies: ProxyEntry[];
   /** The process umask. */
   umask: number;
-  /** Retries per request. */
-  retries: number;
-  /** Stall timeout of a body, in milliseconds. */
-  stallTimeoutMs: number;
-  /** Deadline of one request attempt, in milliseconds. */
-  requestTimeoutMs: number;
-  /** Bytes of the zip held in memory at most; a larger one goes to a temp file. */
-  memoryBudget: number;
-  /** Plan only. */
-  dryRun: boolean;
-  /** Stops the work. */
-  signal?: AbortSignal;
   /** Called with each chunk's size as bodies arrive. */
   onBytes?: (n: number) => void;
 }

@@ -21,6 +21,7 @@
  * @module
  */
 import { ByteBody } from "./byte_body.ts";
+import { userinfoAuthorization } from "./netrc.ts";
 import { writeAll } from "../util/files.ts";
 import { escapePath, escapeVersion } from "../module/module_path.ts";
 import { defaultPort, firstKind, hostPort, type ProxyEntry, redactUrl } from "./proxy_list.ts";
@@ -399,7 +400,7 @@ export class ProxyClient {
     authorization?: string,
   ): Promise<Response> {
     let current = new URL(url);
-    const auth = basicAuth(current) ?? authorization;
+    const auth = userinfoAuthorization(current) ?? authorization;
     const origin = current.origin;
     current.username = current.password = "";
     for (let hop = 0;; hop++) {
@@ -992,13 +993,6 @@ async function errorText(res: Response): Promise<string> {
   const firstPara = text.split("\n\n")[0].split("\n").slice(0, 8).join(" ").trim();
   // deno-lint-ignore no-control-regex
   return /[\x00-\x08\x0b-\x1f\x7f]/.test(firstPara) ? "" : firstPara;
-}
-
-function basicAuth(url: URL): string | undefined {
-  if (!url.username && !url.password) return undefined;
-  const user = decodeURIComponent(url.username);
-  const pass = decodeURIComponent(url.password);
-  return "Basic " + btoa(String.fromCharCode(...new TextEncoder().encode(`${user}:${pass}`)));
 }
 
 function retryAfterSeconds(value: string | null): number | undefined {

@@ -155,7 +155,7 @@ export function netrcAuthorization(entries: NetrcEntry[]): (url: string) => stri
   const byPrefix = new Map<string, string>();
   for (const e of entries) {
     const prefix = e.machine.replace(/^https:\/\//, "").replace(/\/$/, "");
-    if (!byPrefix.has(prefix)) byPrefix.set(prefix, basic(e.login, e.password));
+    if (!byPrefix.has(prefix)) byPrefix.set(prefix, basicAuthorization(e.login, e.password));
   }
   return (url) => {
     if (!/^https:\/\//i.test(url)) return undefined;
@@ -171,7 +171,16 @@ export function netrcAuthorization(entries: NetrcEntry[]): (url: string) => stri
 }
 
 /** A Basic `Authorization` value, the user and password encoded as UTF-8. */
-function basic(user: string, password: string): string {
+export function basicAuthorization(user: string, password: string): string {
   const bytes = new TextEncoder().encode(`${user}:${password}`);
   return "Basic " + btoa(String.fromCharCode(...bytes));
+}
+
+/**
+ * The Basic `Authorization` value of the user information in `url` (`https://u:p@host/`), as
+ * go's web client sends it instead of any netrc entry; undefined when it has none.
+ */
+export function userinfoAuthorization(url: URL): string | undefined {
+  if (!url.username && !url.password) return undefined;
+  return basicAuthorization(decodeURIComponent(url.username), decodeURIComponent(url.password));
 }

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
+import { userinfoAuthorization } from "../goproxy/netrc.ts";
 import { dirname, join } from "node:path";
 import { sameBytes } from "../util/bytes.ts";
 import { lockedRead, lockedRewrite, mkdirAll } from "../util/files.ts";
@@ -172,11 +172,7 @@ async function get(
   signal: AbortSignal | undefined,
 ): Promise<Response> {
   const target = new URL(url);
-  const basic = target.username || target.password
-    ? "Basic " + Buffer.from(
-      `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`,
-    ).toString("base64")
-    : undefined;
+  const basic = userinfoAuthorization(target);
   target.username = target.password = "";
   const auth = basic ?? authorization?.(target.href);
   try {
