@@ -3,7 +3,11 @@ import process from "node:process";
 import { join } from "node:path";
 import { testHost } from "./support/host.ts";
 import { runPrefetch } from "../src/engine/prefetch.ts";
+import { InstallPool } from "../src/cache/install_pool.ts";
+import type { ModuleRecord } from "../src/engine/report.ts";
+import { ProxyClient } from "../src/goproxy/goproxy.ts";
 import { parseProxyList } from "../src/goproxy/proxy_list.ts";
+import { MemoryBudget } from "../src/util/semaphore.ts";
 import { parseGoSumDb, useSumDb } from "../src/sumdb/sumdb.ts";
 import {
   prefetchToolchain,
@@ -24,7 +28,7 @@ interface Setup {
   root: string;
   /** `$GOPATH/pkg/sumdb`. */
   sumdbDir: string;
-  opts: ToolchainOptions;
+  opts: StepOptions;
   server: SumDbServer;
 }
 
@@ -50,10 +54,6 @@ async function withServer(
         goproxy: server.url,
         proxies: parseProxyList(server.url, ""),
         umask: 0o022,
-        retries: 0,
-        stallTimeoutMs: 10_000,
-        requestTimeoutMs: 60_000,
-        memoryBudget: 1 << 20,
         dryRun: false,
       },
     });
@@ -61,6 +61,30 @@ async function withServer(
     await server.close();
     await makeWritable(tmp);
     await Deno.remove(tmp, { recursive: true });
+  }
+}
+
+/** The toolchain step's options but for the run's client and pool, which {@link prefetch} makes. */
+type StepOptions = Omit<ToolchainOptions, "client" | "pool">;
+
+/** Runs the toolchain step as a run does: through a proxy client over `opts.proxies`, and an install pool. */
+async function prefetch(opts: StepOptions): Promise<ModuleRecord> {
+  const client = new ProxyClient({
+    entries: opts.proxies,
+    concurrency: 4,
+    retries: 0,
+    stallTimeoutMs: 10_000,
+    requestTimeoutMs: 60_000,
+    budget: new MemoryBudget(1 << 20),
+    umask: opts.umask,
+    signal: opts.signal ?? new AbortController().signal,
+  });
+  const pool = new InstallPool(1);
+  try {
+    return await prefetchToolchain({ ...opts, client, pool });
+  } finally {
+    pool.close();
+    client.close();
   }
 }
 
@@ -135,7 +159,7 @@ Deno.test("the toolchain module needs the checksum database as go's useSumDB dec
 
 Deno.test("the toolchain module installs as go does: exec bits, go.mod copies, read-only", async () => {
   await withServer({}, async ({ root, opts }) => {
-    const record = await prefetchToolchain(opts);
+    const record = await prefetch(opts);
     assert.equal(record.status, "fetched", record.error);
     const atV = join(root, "cache/download/golang.org/toolchain/@v");
     const names = [...Deno.readDirSync(atV)].map((e) => e.name).sort();
@@ -158,7 +182,7 @@ Deno.test("the toolchain module installs as go does: exec bits, go.mod copies, r
 
 Deno.test("the lookup is proven by tiles and leaves go's sumdb state: record, tiles, latest", async () => {
   await withServer({}, async ({ root, sumdbDir, opts, server }) => {
-    const record = await prefetchToolchain(opts);
+    const record = await prefetch(opts);
     assert.equal(record.status, "fetched", record.error);
     // 1000 records: the tree hash needs the partial tiles 1/000.p/3 and 0/003.p/232, and
     // record 500 the full tile 0/001 below the first.
@@ -180,7 +204,7 @@ Deno.test("the lookup is proven by tiles and leaves go's sumdb state: record, ti
     assert.equal(await mode(sumdbCache(root)), 0o777 & ~process.umask());
 
     const seen = server.requests.length;
-    const again = await prefetchToolchain(opts);
+    const again = await prefetch(opts);
     assert.equal(again.status, "cached", again.error);
     assert.deepEqual(server.requests.slice(seen), [], "verified from go's sumdb cache alone");
   });
@@ -193,7 +217,7 @@ Deno.test("inclusion proofs hold wherever the record is, in trees of one to thre
   ], [70_000, 69_999]];
   for (const [records, recordId] of cases) {
     await withServer({ records, recordId }, async ({ opts }) => {
-      const record = await prefetchToolchain(opts);
+      const record = await prefetch(opts);
       assert.equal(record.status, "fetched", `${records} records, #${recordId}: ${record.error}`);
     });
   }
@@ -214,7 +238,7 @@ async function assertFails(
 ): Promise<void> {
   await withServer(options, async (setup) => {
     await before?.(setup);
-    const record = await prefetchToolchain(setup.opts);
+    const record = await prefetch(setup.opts);
     assert.equal(record.status, "failed");
     assert.match(record.error!, error);
     await assertNothingInstalled(setup.root);
@@ -235,7 +259,7 @@ Deno.test("a tree note signed with another key fails and installs nothing", asyn
 
 Deno.test("a record hash unlike the zip's h1 fails and installs nothing", async () => {
   await withServer({ recordHash: "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" }, async (s) => {
-    const record = await prefetchToolchain(s.opts);
+    const record = await prefetch(s.opts);
     assert.equal(record.status, "failed");
     assert.match(
       record.error!,
@@ -274,7 +298,7 @@ Deno.test("a tree consistent with the stored latest one replaces it, proven by t
   await withServer({}, async ({ root, sumdbDir, opts, server }) => {
     await Deno.mkdir(join(sumdbDir, "sumdb.test"), { recursive: true });
     await Deno.writeTextFile(latestFile(sumdbDir), await server.treeNote(700));
-    const record = await prefetchToolchain(opts);
+    const record = await prefetch(opts);
     assert.equal(record.status, "fetched", record.error);
     assert.equal(await Deno.readTextFile(latestFile(sumdbDir)), await server.treeNote(1000));
     assert.ok((await filesUnder(sumdbCache(root))).includes("tile/8/0/002"), "the proof's tile");
@@ -285,7 +309,7 @@ Deno.test("a stored latest tree newer than the answer's stays, and proves the an
   await withServer({ treeSize: 900 }, async ({ sumdbDir, opts, server }) => {
     await Deno.mkdir(join(sumdbDir, "sumdb.test"), { recursive: true });
     await Deno.writeTextFile(latestFile(sumdbDir), await server.treeNote(1000));
-    const record = await prefetchToolchain(opts);
+    const record = await prefetch(opts);
     assert.equal(record.status, "fetched", record.error);
     assert.equal(await Deno.readTextFile(latestFile(sumdbDir)), await server.treeNote(1000));
   });
@@ -306,14 +330,14 @@ Deno.test("a stored latest tree the served tiles do not support fails and keeps 
 
 Deno.test("a database whose new tree does not contain the stored latest tree is a security error", async () => {
   await withServer({ treeSize: 700 }, async ({ root, sumdbDir, opts, server }) => {
-    assert.equal((await prefetchToolchain(opts)).status, "fetched");
+    assert.equal((await prefetch(opts)).status, "fetched");
     const stored = await Deno.readTextFile(latestFile(sumdbDir));
     assert.equal(stored, await server.treeNote(700));
     const forked = await serveSumDb({ version: VERSION, fork: true });
     try {
       await Deno.remove(lookupFile(root));
       const before = await fileIdentities(join(root, ID));
-      const record = await prefetchToolchain({ ...opts, proxies: parseProxyList(forked.url, "") });
+      const record = await prefetch({ ...opts, proxies: parseProxyList(forked.url, "") });
       assert.equal(record.status, "failed");
       assert.match(
         record.error!,
@@ -333,12 +357,12 @@ Deno.test("a database whose new tree does not contain the stored latest tree is 
 
 Deno.test("a cached toolchain is checked against the checksum database, and a mismatch fails", async () => {
   await withServer({}, async ({ root, opts }) => {
-    assert.equal((await prefetchToolchain(opts)).status, "fetched");
+    assert.equal((await prefetch(opts)).status, "fetched");
     const ziphash = join(root, `cache/download/golang.org/toolchain/@v/${VERSION}.ziphash`);
     const wrong = "h1:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=";
     await Deno.writeTextFile(ziphash, wrong);
     const before = await fileIdentities(join(root, ID));
-    const record = await prefetchToolchain(opts);
+    const record = await prefetch(opts);
     assert.equal(record.status, "failed");
     assert.match(
       record.error!,
@@ -348,7 +372,7 @@ Deno.test("a cached toolchain is checked against the checksum database, and a mi
     assert.deepEqual(await fileIdentities(join(root, ID)), before);
 
     await Deno.writeTextFile(ziphash, "garbage\n");
-    assert.equal((await prefetchToolchain(opts)).status, "cached", "rehashed from the .zip");
+    assert.equal((await prefetch(opts)).status, "cached", "rehashed from the .zip");
     assert.match(await Deno.readTextFile(ziphash), /^h1:\S{44}$/);
   });
 });
@@ -361,7 +385,7 @@ Deno.test("GOSUMDB=off or empty fails for the toolchain before anything is fetch
         "missing GOSUMDB",
       ]]
     ) {
-      const record = await prefetchToolchain({ ...opts, gosumdb });
+      const record = await prefetch({ ...opts, gosumdb });
       assert.equal(record.status, "failed");
       assert.equal(record.error, `${ID}: verifying module: ${why}`);
     }
@@ -372,7 +396,7 @@ Deno.test("GOSUMDB=off or empty fails for the toolchain before anything is fetch
 
 Deno.test("GONOSUMDB matching golang.org/toolchain does not skip the checksum database", async () => {
   await withServer({ recordHash: "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" }, async (s) => {
-    const record = await prefetchToolchain({ ...s.opts, gonosumdb: "golang.org" });
+    const record = await prefetch({ ...s.opts, gonosumdb: "golang.org" });
     assert.equal(record.status, "failed");
     assert.match(record.error!, /checksum mismatch/);
   });
@@ -388,7 +412,7 @@ Deno.test("a single file:// GOPROXY with GOSUMDB=off installs the toolchain unve
       await Deno.writeFile(join(proxyDir, `golang.org/toolchain/@v/${VERSION}.zip`), zip);
       const goproxy = `file://${proxyDir}`;
       const seen = server.requests.length;
-      const record = await prefetchToolchain({
+      const record = await prefetch({
         ...opts,
         gosumdb: "off",
         goproxy,
@@ -412,7 +436,7 @@ Deno.test("a single file:// GOPROXY with GOSUMDB=off installs the toolchain unve
 
 Deno.test("an explicit GOSUMDB URL is used as is, and the proxies are not asked", async () => {
   await withServer({ unsupported: true }, async ({ opts, server }) => {
-    const record = await prefetchToolchain({
+    const record = await prefetch({
       ...opts,
       gosumdb: `${server.gosumdb} ${server.url}/sumdb/sumdb.test`,
     });
@@ -425,7 +449,7 @@ Deno.test("an explicit GOSUMDB URL is used as is, and the proxies are not asked"
 Deno.test("credentials in the proxy URL reach the proxied sumdb, and never an error", async () => {
   await withServer({}, async ({ opts, server }) => {
     const goproxy = server.url.replace("//", "//ci:s3cret@");
-    const record = await prefetchToolchain({ ...opts, proxies: parseProxyList(goproxy, "") });
+    const record = await prefetch({ ...opts, proxies: parseProxyList(goproxy, "") });
     assert.equal(record.status, "fetched", record.error);
     const basic = `Basic ${btoa("ci:s3cret")}`;
     const sumdb = server.requests.flatMap((r, i) =>
@@ -437,7 +461,7 @@ Deno.test("credentials in the proxy URL reach the proxied sumdb, and never an er
     const closed = await serveSumDb({ version: VERSION });
     await closed.close();
     const goproxy = closed.url.replace("//", "//ci:s3cret@");
-    const record = await prefetchToolchain({ ...opts, proxies: parseProxyList(goproxy, "") });
+    const record = await prefetch({ ...opts, proxies: parseProxyList(goproxy, "") });
     assert.equal(record.status, "failed");
     assert.ok(!record.error!.includes("s3cret"), record.error);
     assert.match(
@@ -456,7 +480,7 @@ Deno.test("the sumdb is found through the proxies as go's initBase finds it", as
   try {
     await withServer({}, async ({ opts, server }) => {
       const through = (goproxy: string) =>
-        prefetchToolchain({ ...opts, goproxy, proxies: parseProxyList(goproxy, "") });
+        prefetch({ ...opts, goproxy, proxies: parseProxyList(goproxy, "") });
       const failed = await through(`${bad},${server.url}`);
       assert.equal(failed.status, "failed");
       assert.match(failed.error!, /sumdb\/sumdb\.test\/supported: 500/);

@@ -14,12 +14,15 @@ export class InstallError extends Error {
   readonly kind: string;
   /** The zip rule broken, for `ZipRuleError`. */
   readonly rule?: string;
+  /** The h1 the zip has, for `ChecksumMismatchError`. */
+  readonly got?: string;
 
-  /** Creates the error. */
-  constructor(message: string, kind: string, rule?: string) {
+  /** Creates the error; `detail` carries the original error's typed fields. */
+  constructor(message: string, kind: string, detail: { rule?: string; got?: string } = {}) {
     super(message);
     this.kind = kind;
-    this.rule = rule;
+    this.rule = detail.rule;
+    this.got = detail.got;
   }
 }
 
@@ -96,14 +99,14 @@ export class InstallPool {
     msg: {
       id: number;
       result?: InstallResult;
-      error?: { name: string; message: string; rule?: string };
+      error?: { name: string; message: string; rule?: string; got?: string };
     },
   ): void {
     const p = this.#running.get(msg.id);
     if (!p) return;
     this.#running.delete(msg.id);
     this.#idle.push(worker);
-    if (msg.error) p.reject(new InstallError(msg.error.message, msg.error.name, msg.error.rule));
+    if (msg.error) p.reject(new InstallError(msg.error.message, msg.error.name, msg.error));
     else p.resolve(msg.result!);
     this.#dispatch();
   }

@@ -12,8 +12,8 @@ self.onmessage = async (e: MessageEvent<{ id: number; job: InstallJob }>) => {
   try {
     self.postMessage({ id, result: await installModule(job) });
   } catch (err) {
-    const error = err as Error & { rule?: string };
-    self.postMessage({ id, error: { name: error.name, message: error.message, rule: error.rule } });
+    const { name, message, rule, got } = err as Error & { rule?: string; got?: string };
+    self.postMessage({ id, error: { name, message, rule, got } });
   } finally {
     // The zip was transferred here and is on disk now, or failed: detaching frees its memory
     // at once, where dropping it would keep it until this isolate's next full collection.

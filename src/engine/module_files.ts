@@ -29,7 +29,10 @@ export async function fetchGoMod(
   p: ModulePaths,
   record: ModuleRecord,
 ): Promise<void> {
-  const got = count(record, await ctx.client.fetchSmall(m.path, m.version, "mod"));
+  const got = count(
+    record,
+    await ctx.client.fetchSmall(m.path, m.version, "mod", { signal: ctx.signal }),
+  );
   const h = hashGoMod(got);
   if (m.goModHashes.length > 0 && !m.goModHashes.includes(h)) {
     throw new Error(
@@ -50,7 +53,10 @@ export async function fetchInfo(
   record: Tally,
   background = false,
 ): Promise<void> {
-  const fetched = await ctx.client.fetchSmall(m.path, m.version, "info", background);
+  const fetched = await ctx.client.fetchSmall(m.path, m.version, "info", {
+    background,
+    signal: ctx.signal,
+  });
   const got = count(record, fetched);
   let info: string;
   try {
@@ -129,7 +135,9 @@ async function downloadZip(
   p: ModulePaths,
   record: ModuleRecord,
 ): Promise<ZipBody> {
-  const fetched = await ctx.client.fetchZip(m.path, m.version, () => tempName(p.base + ".zip"));
+  const fetched = await ctx.client.fetchZip(m.path, m.version, () => tempName(p.base + ".zip"), {
+    signal: ctx.signal,
+  });
   record.proxy = fetched.proxy;
   record.retries += fetched.retries;
   const body = fetched.body;

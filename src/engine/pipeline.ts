@@ -15,6 +15,7 @@ import { MemoryBudget, Semaphore } from "../util/semaphore.ts";
 import { completeBuildList } from "./build_list_phase.ts";
 import { fetchAndInstallZip, fetchGoMod, fetchInfo } from "./module_files.ts";
 import { RecordKeeper } from "./module_record.ts";
+import { prefetchToolchain } from "./toolchain.ts";
 import type { Context, PipelineOptions } from "./pipeline_context.ts";
 import { type ModulePlan, planModule } from "./plan.ts";
 import type { BuildListReport, ModuleRecord, ReportWarning } from "./report.ts";
@@ -35,6 +36,8 @@ export interface PipelineResult {
   warnings: ReportWarning[];
   /** The proxy that could not be reached, which ended the run. */
   error?: string;
+  /** The toolchain's record, when one was asked for. */
+  toolchain?: ModuleRecord;
 }
 
 /**
@@ -46,23 +49,19 @@ export interface PipelineResult {
 export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult> {
   const stop = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
-  const budget = new MemoryBudget(opts.memoryBudget);
-  const client = new ProxyClient({
-    entries: opts.proxies,
-    concurrency: opts.concurrency,
-    retries: opts.retries,
-    stallTimeoutMs: opts.stallTimeoutMs,
-    requestTimeoutMs: opts.requestTimeoutMs,
-    budget,
-    umask: opts.umask,
-    signal,
-    onBytes: (bytes) => opts.onProgress?.({ type: "bytes", bytes }),
+  const client = newClient(opts);
+  const pool = new InstallPool(opts.workers);
+  const toolchain = opts.toolchain && prefetchToolchain({
+    ...opts.toolchain,
+    client,
+    pool,
+    dryRun: opts.dryRun,
+    signal: opts.signal,
   });
   const ctx: Context = {
     opts,
     client,
-    pool: new InstallPool(opts.workers),
-    budget,
+    pool,
     signal,
     zipSlots: new Semaphore(opts.concurrency),
     files: new Semaphore(FILE_OPS),
@@ -97,11 +96,31 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         });
       }
     }
-    return { modules, buildList, warnings, ...error && { error: error.message } };
+    const result: PipelineResult = { modules, buildList, warnings, toolchain: await toolchain };
+    return error ? { ...result, error: error.message } : result;
   } finally {
-    ctx.pool.close();
+    await toolchain;
+    pool.close();
     client.close();
   }
+}
+
+/**
+ * The run's one proxy client, shared by the modules and the toolchain. Only the caller's signal
+ * stops it as a whole; each module's requests also carry the run's own stop.
+ */
+function newClient(opts: PipelineOptions): ProxyClient {
+  return new ProxyClient({
+    entries: opts.proxies,
+    concurrency: opts.concurrency,
+    retries: opts.retries,
+    stallTimeoutMs: opts.stallTimeoutMs,
+    requestTimeoutMs: opts.requestTimeoutMs,
+    budget: new MemoryBudget(opts.memoryBudget),
+    umask: opts.umask,
+    signal: opts.signal ?? new AbortController().signal,
+    onBytes: (bytes) => opts.onProgress?.({ type: "bytes", bytes }),
+  });
 }
 
 /** Resolves `done` once `once()`'s functions have all been called, each counting once. */

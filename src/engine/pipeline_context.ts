@@ -9,8 +9,9 @@ import type { ProxyClient, UnreachableError } from "../goproxy/goproxy.ts";
 import type { ProxyEntry } from "../goproxy/proxy_list.ts";
 import type { BuildListInput } from "../project/build_list.ts";
 import type { ModuleSums } from "../project/gosum.ts";
-import type { MemoryBudget, Semaphore } from "../util/semaphore.ts";
+import type { Semaphore } from "../util/semaphore.ts";
 import type { RunSettings } from "./defaults.ts";
+import type { ToolchainOptions } from "./toolchain.ts";
 import type { ModuleRecord, ProgressEvent } from "./report.ts";
 
 /** Everything a pipeline run needs; no defaults are read from the process here. */
@@ -40,13 +41,17 @@ export interface PipelineOptions extends RunSettings {
   continueOnError: boolean;
   /** Receives progress events. */
   onProgress?: (event: ProgressEvent) => void;
+  /**
+   * The Go toolchain to fetch beside the modules, through the same client and install pool;
+   * it is not stopped by a module's failure, only by `signal`.
+   */
+  toolchain?: Omit<ToolchainOptions, "client" | "pool" | "dryRun" | "signal">;
 }
 
 export interface Context {
   opts: PipelineOptions;
   client: ProxyClient;
   pool: InstallPool;
-  budget: MemoryBudget;
   signal: AbortSignal;
   /** Zip downloads and installs in flight at most. */
   zipSlots: Semaphore;

@@ -14,7 +14,7 @@ import { proxyAuthorization } from "../goproxy/netrc.ts";
 import { type PipelineResult, runPipeline } from "./pipeline.ts";
 import type { Project } from "../project/project.ts";
 import { parseProxyList, type ProxyEntry, redactUrl } from "../goproxy/proxy_list.ts";
-import type { ModuleRecord, PrefetchReport, ProgressEvent, ReportWarning } from "./report.ts";
+import type { PrefetchReport, ProgressEvent, ReportWarning } from "./report.ts";
 import { totalsOf } from "./report.ts";
 import { DEFAULTS, type RunSettings, runSettings } from "./defaults.ts";
 import {
@@ -26,7 +26,6 @@ import {
   type SetupOptions,
   toolchainVersion,
 } from "./setup.ts";
-import { prefetchToolchain } from "./toolchain.ts";
 import { VERSION } from "./version.ts";
 import { nothingPrefetched, warningDetails } from "./warnings.ts";
 
@@ -86,19 +85,6 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
   const processEnv = { ...host.env, ...options.env };
   const proxies = proxyEntries(goproxy, env, { ...host, env: processEnv }, report.warnings);
   const toolchain = toolchainVersion(options, setup, host);
-  const toolchainRun = toolchain === undefined ? undefined : prefetchToolchain({
-    ...settings,
-    root: gomodcache,
-    sumdbDir: env.sumdbDir,
-    version: toolchain,
-    gosumdb: env.GOSUMDB,
-    gonosumdb: env.GONOSUMDB,
-    goproxy,
-    gitHttpUserAgent: processEnv.GIT_HTTP_USER_AGENT,
-    proxies,
-    umask: host.umask,
-    onBytes,
-  });
   const result = await runPipeline({
     ...settings,
     modules: [...sum.modules.values()],
@@ -113,10 +99,20 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
     continueOnError: options.continueOnError ?? false,
     onProgress: (event) =>
       event.type === "bytes" ? onBytes(event.bytes) : options.onProgress?.(event),
+    toolchain: toolchain === undefined ? undefined : {
+      root: gomodcache,
+      sumdbDir: env.sumdbDir,
+      version: toolchain,
+      gosumdb: env.GOSUMDB,
+      gonosumdb: env.GONOSUMDB,
+      goproxy,
+      gitHttpUserAgent: processEnv.GIT_HTTP_USER_AGENT,
+      proxies,
+      umask: host.umask,
+    },
   });
-  const toolchainRecord = await toolchainRun;
-  finishReport(report, result, toolchainRecord, proxies);
-  if (toolchainRecord) options.onProgress?.({ type: "module", record: toolchainRecord });
+  finishReport(report, result, proxies);
+  if (result.toolchain) options.onProgress?.({ type: "module", record: result.toolchain });
   if (options.signal?.aborted) report.interrupted = true;
   report.totals = totalsOf(report.modules, (performance.now() - started) / 1000);
   report.totals.bytes = received;
@@ -161,12 +157,8 @@ function newReport(
  * Puts the pipeline's result and the toolchain's record into `report`, with the warnings. A
  * toolchain cut off by the proxy that ended the run counts as cancelled, as the modules do.
  */
-function finishReport(
-  report: PrefetchReport,
-  result: PipelineResult,
-  toolchain: ModuleRecord | undefined,
-  proxies: ProxyEntry[],
-): void {
+function finishReport(report: PrefetchReport, result: PipelineResult, proxies: ProxyEntry[]): void {
+  const toolchain = result.toolchain;
   report.modules = result.modules;
   report.buildList = result.buildList;
   if (result.error) report.error = result.error;

@@ -9,9 +9,10 @@
 import { join } from "node:path";
 import { hashZipFile } from "../zip/dirhash.ts";
 import { compareGoVersions, goDirective } from "../project/go_mod.ts";
-import { ProxyClient, type ZipBody } from "../goproxy/goproxy.ts";
+import type { ProxyClient, ZipBody } from "../goproxy/goproxy.ts";
 import type { Host } from "../project/host.ts";
-import { ChecksumMismatchError, installModule } from "../cache/installer.ts";
+import { ChecksumMismatchError } from "../cache/installer.ts";
+import { InstallError, type InstallPool } from "../cache/install_pool.ts";
 import {
   isDirComplete,
   isValidZiphash,
@@ -24,7 +25,6 @@ import type { ProxyEntry } from "../goproxy/proxy_list.ts";
 import type { RunSettings } from "./defaults.ts";
 import { RecordKeeper } from "./module_record.ts";
 import type { ModuleRecord } from "./report.ts";
-import { MemoryBudget } from "../util/semaphore.ts";
 import { lookupSumDb, parseGoSumDb, type SumDb, SumDbError, useSumDb } from "../sumdb/sumdb.ts";
 
 /** The module every Go toolchain is published as. */
@@ -122,7 +122,7 @@ export function toolchainVersion(name: string, goos: string, goarch: string): st
 }
 
 /** What {@link prefetchToolchain} needs. */
-export interface ToolchainOptions extends RunSettings {
+export interface ToolchainOptions extends Pick<RunSettings, "dryRun" | "signal"> {
   /** GOMODCACHE, absolute. */
   root: string;
   /** The module version, from {@link toolchainVersion}. */
@@ -141,8 +141,10 @@ export interface ToolchainOptions extends RunSettings {
   proxies: ProxyEntry[];
   /** The process umask. */
   umask: number;
-  /** Called with each chunk's size as bodies arrive. */
-  onBytes?: (n: number) => void;
+  /** The run's proxy client: the toolchain's zip is one of its requests, within its limits. */
+  client: ProxyClient;
+  /** The run's install pool: the toolchain installs in a worker, off the event loop. */
+  pool: InstallPool;
 }
 
 /**
@@ -233,24 +235,14 @@ async function install(
   p: ModulePaths,
   record: ModuleRecord,
 ): Promise<void> {
-  const signal = opts.signal ?? new AbortController().signal;
+  const { client, signal } = opts;
   const db = sumDbFor(opts);
-  const client = new ProxyClient({
-    entries: opts.proxies,
-    concurrency: 2,
-    retries: opts.retries,
-    stallTimeoutMs: opts.stallTimeoutMs,
-    requestTimeoutMs: opts.requestTimeoutMs,
-    budget: new MemoryBudget(db === undefined ? 0 : opts.memoryBudget),
-    umask: opts.umask,
-    signal,
-    onBytes: opts.onBytes,
-  });
   await mkdirAll(p.atV);
   const tempFile = () => tempName(p.base + ".zip");
+  // Without a database the zip goes to a temp file, to be hashed first as go does.
   const [hashes, fetched] = await Promise.allSettled([
     db === undefined ? Promise.resolve(undefined) : lookup(opts, db, signal),
-    client.fetchZip(TOOLCHAIN_MODULE, opts.version, tempFile),
+    client.fetchZip(TOOLCHAIN_MODULE, opts.version, tempFile, { signal, toFile: !db }),
   ]);
   if (fetched.status === "fulfilled") {
     const body = fetched.value.body;
@@ -262,12 +254,10 @@ async function install(
     if (hashes.status === "rejected") throw hashes.reason;
     if (fetched.status === "rejected") throw fetched.reason;
     const body = fetched.value.body;
-    // Without a database the zip went to a temp file (no memory budget), hashed first as go does.
     const zipHashes = hashes.value ??
       (body.kind === "tempFile" ? [await hashZipFile(body.file)] : []);
     await installLocked(opts, p, body, zipHashes, db);
   } finally {
-    client.close();
     if (fetched.status === "fulfilled") await client.discard(fetched.value.body);
   }
 }
@@ -286,7 +276,7 @@ async function installLocked(
   const lock = await lockVersion(p, opts.umask);
   try {
     if (await isDirComplete(p)) return;
-    await installModule({
+    await opts.pool.install({
       root: opts.root,
       path: TOOLCHAIN_MODULE,
       version: opts.version,
@@ -297,7 +287,7 @@ async function installLocked(
         ? { kind: "bytes", bytes: body.bytes }
         : { kind: "tempFile", file: body.file },
     }).catch((e) => {
-      if (!(e instanceof ChecksumMismatchError)) throw e;
+      if (!(e instanceof InstallError) || e.got === undefined) throw e;
       throw new ChecksumMismatchError(
         `${TOOLCHAIN_MODULE}@${opts.version}: checksum mismatch: the downloaded zip has ${e.got}, ` +
           `the checksum database ${db?.name} has ${zipHashes.join(" or ")}; ` +

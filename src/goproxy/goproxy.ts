@@ -135,6 +135,12 @@ type UrlEntry = Extract<ProxyEntry, { kind: "url" }>;
 
 type BodyReader<T> = (body: ByteBody, length: number | undefined) => Promise<T>;
 
+/** One call's place in the queue for a request slot, and what stops it. */
+interface Call {
+  priority: number;
+  signal: AbortSignal;
+}
+
 /** An HTTP client and the attempts using it; a retired one is closed when the last is done. */
 interface Connection {
   client: Deno.HttpClient;
@@ -185,30 +191,43 @@ export class ProxyClient {
 
   /**
    * Fetches a small file (`info` or `mod`) into memory; a `background` request waits for a
-   * free slot behind every other.
+   * free slot behind every other. `signal` stops this request besides the client's own.
    */
   fetchSmall(
     path: string,
     version: string,
     ext: "info" | "mod",
-    background = false,
+    options: { background?: boolean; signal?: AbortSignal } = {},
   ): Promise<Fetched<Uint8Array>> {
-    const priority = background ? PRIORITY.background : PRIORITY.module;
-    return this.#tryProxies(path, version, ext, priority, readSmall);
+    const priority = options.background ? PRIORITY.background : PRIORITY.module;
+    return this.#tryProxies(path, version, ext, this.#call(priority, options.signal), readSmall);
   }
 
   /**
-   * Fetches a zip, refusing more than go's 500 MiB limit. `tempFile()` names the file a
-   * body goes to when it does not fit the memory budget or its length is not known.
+   * Fetches a zip, refusing more than go's 500 MiB limit. `tempFile()` names the file a body
+   * goes to when it does not fit the memory budget, its length is not known, or `toFile` asks
+   * for a file. `signal` stops this request besides the client's own.
    */
-  fetchZip(path: string, version: string, tempFile: () => string): Promise<Fetched<ZipBody>> {
+  fetchZip(
+    path: string,
+    version: string,
+    tempFile: () => string,
+    options: { signal?: AbortSignal; toFile?: boolean } = {},
+  ): Promise<Fetched<ZipBody>> {
     return this.#tryProxies(
       path,
       version,
       "zip",
-      PRIORITY.zip,
-      (body, length) => this.#readZip(body, length, tempFile),
+      this.#call(PRIORITY.zip, options.signal),
+      (body, length) => this.#readZip(body, length, tempFile, options.toFile ?? false),
     );
+  }
+
+  #call(priority: number, signal: AbortSignal | undefined): Call {
+    return {
+      priority,
+      signal: signal ? AbortSignal.any([this.#opts.signal, signal]) : this.#opts.signal,
+    };
   }
 
   /** Releases what a zip body holds: its budget bytes or its temp file. */
@@ -243,7 +262,7 @@ export class ProxyClient {
     path: string,
     version: string,
     ext: string,
-    priority: number,
+    call: Call,
     read: BodyReader<T>,
   ): Promise<Fetched<T>> {
     const rel = `${escapePath(path)}/@v/${escapeVersion(version)}.${ext}`;
@@ -265,11 +284,11 @@ export class ProxyClient {
       const base = redactUrl(entry.url);
       try {
         const r = entry.url.startsWith("file:")
-          ? await this.#readFileProxy(entry.url, rel, read, priority)
-          : await this.#getWithRetries(entry, rel, read, priority);
+          ? await this.#readFileProxy(entry.url, rel, read, call.priority)
+          : await this.#getWithRetries(entry, rel, read, call);
         return { body: r.body, proxy: base, retries: retries + r.retries };
       } catch (e) {
-        if (this.#opts.signal.aborted) throw e;
+        if (call.signal.aborted) throw e;
         if (e instanceof LocalError) throw new LocalError(`${path}@${version}: ${e.message}`);
         const err = e as Error & { retries?: number };
         retries += err.retries ?? 0;
@@ -317,7 +336,7 @@ export class ProxyClient {
     entry: UrlEntry,
     rel: string,
     read: BodyReader<T>,
-    priority: number,
+    call: Call,
   ): Promise<{ body: T; retries: number }> {
     const maxRetries = entry.fallBackOnError ? 0 : this.#opts.retries;
     const url = entry.url + "/" + goPathEscape(rel);
@@ -325,12 +344,12 @@ export class ProxyClient {
     for (let attempt = 0;; attempt++) {
       try {
         const body = await this.#requests.run(
-          () => this.#attempt(url, read, auth),
-          priority,
+          () => this.#attempt(url, read, call.signal, auth),
+          call.priority,
         );
         return { body, retries: attempt };
       } catch (e) {
-        if (this.#opts.signal.aborted) throw e;
+        if (call.signal.aborted) throw e;
         if (e instanceof UnreachableError) throw e;
         const transient = e instanceof ProxyError && e.transient;
         if (!transient || attempt >= maxRetries) {
@@ -339,7 +358,7 @@ export class ProxyClient {
           }
           throw Object.assign(e as Error, { retries: attempt });
         }
-        await sleep(backoffMs(attempt, (e as ProxyError).retryAfter), this.#opts.signal);
+        await sleep(backoffMs(attempt, (e as ProxyError).retryAfter), call.signal);
       }
     }
   }
@@ -352,11 +371,16 @@ export class ProxyClient {
    * once one is obtained, covering the headers and every gap between body chunks. An origin
    * found unreachable cuts the attempts using it short.
    */
-  async #attempt<T>(url: string, read: BodyReader<T>, authorization?: string): Promise<T> {
+  async #attempt<T>(
+    url: string,
+    read: BodyReader<T>,
+    stop: AbortSignal,
+    authorization?: string,
+  ): Promise<T> {
     const watchdog = new Watchdog(this.#opts.stallTimeoutMs);
     const cut = new AbortController();
     const signal = AbortSignal.any([
-      this.#opts.signal,
+      stop,
       watchdog.signal,
       cut.signal,
       AbortSignal.timeout(this.#opts.requestTimeoutMs),
@@ -381,11 +405,11 @@ export class ProxyClient {
       return await read(new ByteBody(res.body, feed, signal), length);
     } catch (e) {
       const failed = leases.find((l) => l.origin.failure);
-      if (failed && !this.#opts.signal.aborted) throw failed.origin.failure;
+      if (failed && !stop.aborted) throw failed.origin.failure;
       const transport = !(e instanceof ProxyError || e instanceof NotExistError ||
         e instanceof LocalError);
-      if (transport && !this.#opts.signal.aborted) leases.at(-1)?.failed();
-      throw classify(e, signal, this.#opts.requestTimeoutMs, watchdog, this.#opts.signal);
+      if (transport && !stop.aborted) leases.at(-1)?.failed();
+      throw classify(e, signal, this.#opts.requestTimeoutMs, watchdog, stop);
     } finally {
       watchdog.stop();
       for (const lease of leases) lease.release();
@@ -453,13 +477,14 @@ export class ProxyClient {
     body: ByteBody,
     length: number | undefined,
     tempFile: () => string,
+    toFile: boolean,
   ): Promise<ZipBody> {
     if (length !== undefined && length > MAX_ZIP_FILE) {
       await body.cancel();
       throw zipTooLarge();
     }
     const budget = this.#opts.budget;
-    if (length !== undefined && budget.tryTake(length)) {
+    if (length !== undefined && !toFile && budget.tryTake(length)) {
       try {
         return { kind: "bytes", bytes: await readExactly(body, length), reserved: length };
       } catch (e) {
