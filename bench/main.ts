@@ -11,7 +11,8 @@
  * run's connections per origin. The Rust go-prefetch needs a second build that trusts the CA on those profiles.
  *
  * Run: `deno task bench [--quick] [--runs N] [--sets a,b] [--profiles p,q] [--json FILE]
- * [--contenders kind,kind] [--concurrency 8,16,...] [--tmp DIR]`.
+ * [--contenders kind,kind] [--concurrency 8,16,...] [--tmp DIR]`, or `deno task bench --toolchain
+ * [--runs N] [--tmp DIR]` for the toolchain step's time and event-loop lag (toolchain_lag.ts).
  * - `--quick`: tls-near, kubernetes, one run of the reference, go and the network floor.
  * - `--profiles`: default tls-near, tls-cross-region and far (plain HTTP, 100 Mbit/s); the
  *   plain-HTTP local, near and cross-region can be named too (proxy.ts).
@@ -43,6 +44,7 @@ import { type Extra, footer, markdown, type RunRecord, summarize } from "./repor
 import { makeTestCertificates, type TestCertificates } from "../tests/support/tls.ts";
 import { DEFAULTS } from "../src/engine/defaults.ts";
 import { removeTree } from "../src/util/files.ts";
+import { benchToolchain, tmpDir, toolchainTable } from "./toolchain_lag.ts";
 
 const BENCH_DIR = new URL(".", import.meta.url).pathname;
 const CLI_TS = join(BENCH_DIR, "..", "cli.ts");
@@ -360,8 +362,14 @@ async function main(): Promise<void> {
       contenders: { type: "string" },
       concurrency: { type: "string" },
       tmp: { type: "string" },
+      toolchain: { type: "boolean" },
     },
   });
+  if (values.toolchain) {
+    const runs = await benchToolchain(Number(values.runs ?? 3), values.tmp ?? tmpDir());
+    console.log(toolchainTable(runs));
+    return;
+  }
   const quick = values.quick ?? false;
   const setNames = parseList(
     values.sets,

@@ -56,6 +56,8 @@ export interface SumDbServerOptions {
   corruptTile?: string;
   /** Log another record 0, as a database that rewrote its history (same key: keys are fixed). */
   fork?: boolean;
+  /** More files in the toolchain zip, by path below its root: the bench makes it full size. */
+  extraFiles?: Record<string, Uint8Array | string>;
 }
 
 const NAME = "sumdb.test";
@@ -79,7 +81,8 @@ export function toolchainFiles(name: string): Record<string, string> {
 export async function serveSumDb(options: SumDbServerOptions): Promise<SumDbServer> {
   const name = options.version.replace(/^v0\.0\.1-/, "").replace(/\.[^.]+$/, "");
   const prefix = `golang.org/toolchain@${options.version}/`;
-  const entries: RawEntry[] = Object.entries(toolchainFiles(name)).map(([file, data]) => ({
+  const files = { ...toolchainFiles(name), ...options.extraFiles };
+  const entries: RawEntry[] = Object.entries(files).map(([file, data]) => ({
     name: prefix + file,
     data,
   }));
