@@ -12,7 +12,7 @@ import config from "../deno.json" with { type: "json" };
 const ROOT = join(import.meta.dirname!, "..");
 
 async function markdownFiles(): Promise<string[]> {
-  const files = [join(ROOT, "README.md")];
+  const files = [join(ROOT, "README.md"), join(ROOT, "CONTRIBUTING.md")];
   for await (const entry of Deno.readDir(join(ROOT, "docs"))) {
     if (entry.isFile && entry.name.endsWith(".md")) files.push(join(ROOT, "docs", entry.name));
   }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ModuleError } from "../src/module/module_error.ts";
 import {
   checkFilePath,
   checkModule,
@@ -287,7 +288,8 @@ Deno.test("checkModule errors name the module and version", () => {
   ];
   for (const [path, version, message] of cases) {
     assert.throws(() => checkModule(path, version), (e: unknown) => {
-      assert.ok(e instanceof InvalidVersionError);
+      assert.ok(e instanceof ModuleError);
+      assert.equal(e.path, path);
       assert.equal(e.version, version);
       assert.equal(e.message, message);
       return true;

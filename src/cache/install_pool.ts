@@ -5,10 +5,11 @@
  *
  * @module
  */
+import { ModuleError } from "../module/module_error.ts";
 import type { InstallJob, InstallResult } from "./installer.ts";
 
 /** An install that failed in a worker; `kind` is the original error's name. */
-export class InstallError extends Error {
+export class InstallError extends ModuleError {
   override name = "InstallError";
   /** The original error's class name, such as `ChecksumMismatchError` or `ZipRuleError`. */
   readonly kind: string;
@@ -17,13 +18,25 @@ export class InstallError extends Error {
   /** The h1 the zip has, for `ChecksumMismatchError`. */
   readonly got?: string;
 
-  /** Creates the error; `detail` carries the original error's typed fields. */
-  constructor(message: string, kind: string, detail: { rule?: string; got?: string } = {}) {
-    super(message);
-    this.kind = kind;
-    this.rule = detail.rule;
-    this.got = detail.got;
+  /** Creates the error about `job`'s module; `fields` are the original error's typed ones. */
+  constructor(job: InstallJob, failure: WorkerFailure) {
+    super(job.path, job.version, failure.detail);
+    this.kind = failure.name;
+    this.rule = failure.rule;
+    this.got = failure.got;
   }
+}
+
+/** How an install failed, as a worker reports it: plain data, with the module left out. */
+export interface WorkerFailure {
+  /** The error's class name. */
+  name: string;
+  /** What went wrong, without the module's name. */
+  detail: string;
+  /** The zip rule broken, for `ZipRuleError`. */
+  rule?: string;
+  /** The h1 the zip has, for `ChecksumMismatchError`. */
+  got?: string;
 }
 
 interface Pending {
@@ -86,7 +99,12 @@ export class InstallPool {
       for (const [id, p] of this.#running) {
         if (p.worker !== worker) continue;
         this.#running.delete(id);
-        p.reject(new InstallError(`Install worker crashed: ${e.message}`, "WorkerError"));
+        p.reject(
+          new InstallError(p.job, {
+            name: "WorkerError",
+            detail: `Install worker crashed: ${e.message}`,
+          }),
+        );
       }
     };
     this.#workers.push(worker);
@@ -99,14 +117,14 @@ export class InstallPool {
     msg: {
       id: number;
       result?: InstallResult;
-      error?: { name: string; message: string; rule?: string; got?: string };
+      error?: WorkerFailure;
     },
   ): void {
     const p = this.#running.get(msg.id);
     if (!p) return;
     this.#running.delete(msg.id);
     this.#idle.push(worker);
-    if (msg.error) p.reject(new InstallError(msg.error.message, msg.error.name, msg.error));
+    if (msg.error) p.reject(new InstallError(p.job, msg.error));
     else p.resolve(msg.result!);
     this.#dispatch();
   }

@@ -5,6 +5,8 @@
  * @module
  */
 /// <reference lib="deno.worker" />
+import { ModuleError } from "../module/module_error.ts";
+import type { WorkerFailure } from "./install_pool.ts";
 import { type InstallJob, installModule } from "./installer.ts";
 
 self.onmessage = async (e: MessageEvent<{ id: number; job: InstallJob }>) => {
@@ -12,8 +14,10 @@ self.onmessage = async (e: MessageEvent<{ id: number; job: InstallJob }>) => {
   try {
     self.postMessage({ id, result: await installModule(job) });
   } catch (err) {
-    const { name, message, rule, got } = err as Error & { rule?: string; got?: string };
-    self.postMessage({ id, error: { name, message, rule, got } });
+    const { name, rule, got } = err as Error & { rule?: string; got?: string };
+    const { detail } = ModuleError.of(job.path, job.version, err);
+    const error: WorkerFailure = { name, detail, rule, got };
+    self.postMessage({ id, error });
   } finally {
     // The zip was transferred here and is on disk now, or failed: detaching frees its memory
     // at once, where dropping it would keep it until this isolate's next full collection.

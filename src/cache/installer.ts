@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { ModuleError } from "../module/module_error.ts";
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { EMPTY_SHA256, hash1, type HashedFile, hashZipFile, sha256Hex } from "../zip/dirhash.ts";
@@ -64,17 +65,17 @@ export interface InstallResult {
   bytes: number;
 }
 
-/** The zip's content does not match the hashes it was checked against. */
-export class ChecksumMismatchError extends Error {
+/** A module's zip does not match the hashes it was checked against. */
+export class ChecksumMismatchError extends ModuleError {
   override name = "ChecksumMismatchError";
   /** The h1 the zip has. */
   readonly got: string;
   /** The h1 hashes it should have had. */
   readonly want: string[];
 
-  /** Creates the error: `message` says where `want` came from and what was done. */
-  constructor(message: string, got: string, want: string[]) {
-    super(message);
+  /** Creates the error: `detail` says where `want` came from and what was done. */
+  constructor(path: string, version: string, detail: string, got: string, want: string[]) {
+    super(path, version, detail);
     this.got = got;
     this.want = want;
   }
@@ -128,8 +129,7 @@ export async function installModule(job: InstallJob): Promise<InstallResult> {
     if (!job.modcacherw) makeDirsReadOnly(dirs, job.umask);
     return result;
   } catch (e) {
-    if (e instanceof ZipFormatError) e.message = `${job.path}@${job.version}: ${e.message}`;
-    throw e;
+    throw e instanceof ZipFormatError ? ModuleError.of(job.path, job.version, e) : e;
   } finally {
     file?.close();
   }
@@ -171,7 +171,9 @@ async function extract(
 function checkZipHash(job: InstallJob, h1: string): void {
   if (!job.zipHashes.includes(h1)) {
     throw new ChecksumMismatchError(
-      `${job.path}@${job.version}: checksum mismatch: the downloaded zip has ${h1}, ` +
+      job.path,
+      job.version,
+      `checksum mismatch: the downloaded zip has ${h1}, ` +
         `go.sum has ${job.zipHashes.join(" or ")}; nothing was written to the cache. ` +
         `The proxy served other content than go.sum records: check GOPROXY, or go.sum itself.`,
       h1,

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { ModuleError } from "../module/module_error.ts";
 import { hashDir, hashGoMod, hashZipFile } from "../zip/dirhash.ts";
 import type { ModuleSums } from "../project/gosum.ts";
 import { modulePaths } from "./module_cache.ts";
@@ -62,7 +63,7 @@ export function verifyModule(job: VerifyJob): VerifyRecord {
       path,
       version,
       status: "modified",
-      problems: [`${path}@${version}: ${e instanceof Error ? e.message : e}`],
+      problems: [ModuleError.of(path, version, e).message],
     };
   }
 }

@@ -6,6 +6,7 @@
  */
 import { cachedGoMods, modulePaths } from "../cache/module_cache.ts";
 import { UnreachableError } from "../goproxy/goproxy.ts";
+import { ModuleError } from "../module/module_error.ts";
 import { matchPrefixPatterns } from "../module/module_path.ts";
 import { computeBuildList } from "../project/build_list.ts";
 import { moduleKey, type ModuleVersion } from "../project/go_mod.ts";
@@ -84,7 +85,7 @@ export async function completeBuildList(ctx: Context): Promise<BuildListOutcome>
       if (e instanceof UnreachableError) ctx.unreachable(e);
       if (ctx.signal.aborted) return;
       const id = moduleKey(m);
-      missing.push({ id, why: (e as Error).message.replace(`${id}: `, "") });
+      missing.push({ id, why: ModuleError.of(m.path, m.version, e).detail });
     }
   }));
   const missed = missingInfos(missing);

@@ -16,6 +16,7 @@ import {
 } from "../cache/module_cache.ts";
 import type { Fetched, ZipBody } from "../goproxy/goproxy.ts";
 import { canonicalInfo } from "../goproxy/info.ts";
+import { ModuleError } from "../module/module_error.ts";
 import type { ModuleVersion } from "../project/go_mod.ts";
 import type { ModuleSums } from "../project/gosum.ts";
 import { tempName } from "../util/files.ts";
@@ -35,8 +36,10 @@ export async function fetchGoMod(
   );
   const h = hashGoMod(got);
   if (m.goModHashes.length > 0 && !m.goModHashes.includes(h)) {
-    throw new Error(
-      `${m.path}@${m.version}: go.mod checksum mismatch: the proxy's go.mod has ${h}, ` +
+    throw new ModuleError(
+      m.path,
+      m.version,
+      `go.mod checksum mismatch: the proxy's go.mod has ${h}, ` +
         `go.sum has ${m.goModHashes.join(" or ")}; nothing was written to the cache.`,
     );
   }
@@ -57,13 +60,7 @@ export async function fetchInfo(
     background,
     signal: ctx.signal,
   });
-  const got = count(record, fetched);
-  let info: string;
-  try {
-    info = canonicalInfo(got, m.version);
-  } catch (e) {
-    throw new Error(`${m.path}@${m.version}: ${(e as Error).message}`);
-  }
+  const info = canonicalInfo(count(record, fetched), m.version);
   await ctx.files.run(() => writeFileAtomic(p.base + ".info", info, ctx.opts.umask));
 }
 

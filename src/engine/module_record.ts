@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { ModuleError } from "../module/module_error.ts";
 import type { ModuleRecord } from "./report.ts";
 
 /** Keeps one module's record: counts its time and settles its status. */
@@ -30,10 +31,8 @@ export class RecordKeeper {
     return this.record;
   }
 
-  /** Settles the record as failed with `e`'s message, which names the module once. */
+  /** Settles the record as failed with `e`, which names the module once ({@link ModuleError}). */
   failed(e: unknown): ModuleRecord {
-    const message = (e as Error).message;
-    const id = `${this.record.path}@${this.record.version}`;
-    return this.finish("failed", message.startsWith(id) ? message : `${id}: ${message}`);
+    return this.finish("failed", ModuleError.of(this.record.path, this.record.version, e).message);
   }
 }

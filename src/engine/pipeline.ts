@@ -8,6 +8,7 @@
 import { InstallError, InstallPool } from "../cache/install_pool.ts";
 import { type ModulePaths, modulePaths, readCacheState } from "../cache/module_cache.ts";
 import { LeftToGoError, ProxyClient, unproxied, UnreachableError } from "../goproxy/goproxy.ts";
+import { ModuleError } from "../module/module_error.ts";
 import { matchPrefixPatterns } from "../module/module_path.ts";
 import type { ModuleSums } from "../project/gosum.ts";
 import { mkdirAll } from "../util/files.ts";
@@ -197,7 +198,7 @@ async function processModule(
     if (plan.refusedZiphash !== undefined) throw ziphashRefused(m, p, plan.refusedZiphash);
     if (plan.files.length === 0) return keeper.finish("cached");
     if (ctx.opts.dryRun) {
-      const left = unproxied(ctx.opts.proxies, m.path, m.version);
+      const left = unproxied(ctx.opts.proxies);
       if (left) throw left;
       return keeper.finish("planned");
     }
@@ -275,8 +276,10 @@ async function fetchModule(
  * module on every use, so it fails here too, and the tree is left as it is.
  */
 function ziphashRefused(m: ModuleSums, p: ModulePaths, ziphash: string): Error {
-  return new Error(
-    `${m.path}@${m.version}: checksum mismatch: ${p.base}.ziphash has ${ziphash}, ` +
+  return new ModuleError(
+    m.path,
+    m.version,
+    `checksum mismatch: ${p.base}.ziphash has ${ziphash}, ` +
       `go.sum has ${m.zipHashes.join(" or ")}, so go refuses the module (SECURITY ERROR). ` +
       `If go.sum is right, the cache is corrupt: remove ${p.dir} and ${p.base}.ziphash, ` +
       "then rerun.",

@@ -190,7 +190,7 @@ function sumDbFor(opts: ToolchainOptions): SumDb | undefined {
     return parseGoSumDb(opts.gosumdb);
   } catch (e) {
     throw new SumDbError(
-      `${TOOLCHAIN_MODULE}@${opts.version}: verifying module: ${(e as Error).message}`,
+      `verifying module: ${(e as Error).message}`,
     );
   }
 }
@@ -220,7 +220,9 @@ async function verifyCached(opts: ToolchainOptions, p: ModulePaths): Promise<voi
   const hashes = await lookup(opts, db, opts.signal);
   if (!hashes.includes(h1)) {
     throw new ChecksumMismatchError(
-      `${TOOLCHAIN_MODULE}@${opts.version}: checksum mismatch: the cached zip has ${h1}, ` +
+      TOOLCHAIN_MODULE,
+      opts.version,
+      `checksum mismatch: the cached zip has ${h1}, ` +
         `the checksum database ${db.name} has ${hashes.join(" or ")}; ` +
         "the cache was left as it is. Remove the toolchain with go clean -modcache, or check GOSUMDB.",
       h1,
@@ -289,7 +291,9 @@ async function installLocked(
     }).catch((e) => {
       if (!(e instanceof InstallError) || e.got === undefined) throw e;
       throw new ChecksumMismatchError(
-        `${TOOLCHAIN_MODULE}@${opts.version}: checksum mismatch: the downloaded zip has ${e.got}, ` +
+        TOOLCHAIN_MODULE,
+        opts.version,
+        `checksum mismatch: the downloaded zip has ${e.got}, ` +
           `the checksum database ${db?.name} has ${zipHashes.join(" or ")}; ` +
           "nothing was written to the cache.",
         e.got,

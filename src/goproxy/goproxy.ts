@@ -276,10 +276,10 @@ export class ProxyClient {
       if (entry.kind !== "url") {
         if (entry.kind === "noproxy") continue;
         if (entry.kind === "off") {
-          remember(endOfList("off", path, version), 0);
+          remember(endOfList("off"), 0);
           break;
         }
-        throw endOfList("direct", path, version);
+        throw endOfList("direct");
       }
       const base = redactUrl(entry.url);
       try {
@@ -289,23 +289,22 @@ export class ProxyClient {
         return { body: r.body, proxy: base, retries: retries + r.retries };
       } catch (e) {
         if (call.signal.aborted) throw e;
-        if (e instanceof LocalError) throw new LocalError(`${path}@${version}: ${e.message}`);
+        if (e instanceof LocalError) throw e;
         const err = e as Error & { retries?: number };
         retries += err.retries ?? 0;
         const notExist = err instanceof NotExistError;
         remember(
           err instanceof UnreachableError
             ? new UnreachableError(err.origin, err.reason, err.hint, base)
-            : new (notExist ? NotExistError : ProxyError)(
-              `${path}@${version}: ${base}: ${err.message}`,
-              { transient: false },
-            ),
+            : new (notExist ? NotExistError : ProxyError)(`${base}: ${err.message}`, {
+              transient: false,
+            }),
           notExist ? 0 : 1,
         );
         if (!entry.fallBackOnError && !notExist) break;
       }
     }
-    throw best ?? new NotExistError(`${path}@${version}: no proxy in GOPROXY has it`);
+    throw best ?? new NotExistError("no proxy in GOPROXY has it");
   }
 
   async #readFileProxy<T>(
@@ -884,21 +883,19 @@ function errorMessage(e: unknown): string {
 }
 
 /**
- * The error a fetch of `path@version` ends with before any request, when the proxy list begins
- * with `direct` (a {@link LeftToGoError}) or `off` (a {@link NotExistError}): what a dry run
- * reports instead of planning a fetch. Undefined when a proxy comes first.
+ * The error a fetch ends with before any request, when the proxy list begins with `direct` (a
+ * {@link LeftToGoError}) or `off` (a {@link NotExistError}): what a dry run reports instead of
+ * planning a fetch. Undefined when a proxy comes first.
  */
-export function unproxied(entries: ProxyEntry[], path: string, version: string): Error | undefined {
+export function unproxied(entries: ProxyEntry[]): Error | undefined {
   const kind = firstKind(entries);
-  return kind === "url" ? undefined : endOfList(kind, path, version);
+  return kind === "url" ? undefined : endOfList(kind);
 }
 
-function endOfList(kind: "direct" | "off", path: string, version: string): Error {
+function endOfList(kind: "direct" | "off"): Error {
   return kind === "off"
-    ? new NotExistError(`${path}@${version}: module lookup disabled by GOPROXY=off`)
-    : new LeftToGoError(
-      `${path}@${version}: not on any proxy before "direct"; the go command fetches it itself`,
-    );
+    ? new NotExistError("module lookup disabled by GOPROXY=off")
+    : new LeftToGoError('not on any proxy before "direct"; the go command fetches it itself');
 }
 
 /**

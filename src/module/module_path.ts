@@ -7,6 +7,7 @@
  * @module
  */
 
+import { ModuleError } from "./module_error.ts";
 import { isValidSemver, semverBuild, semverMajor } from "./semver.ts";
 
 /** A module path, file path or escaped module path that Go would reject. */
@@ -300,7 +301,7 @@ function wantedMajor(v: string, pathMajor: string): string {
  * paths need vN, other paths need v0 or v1 unless the version is "+incompatible".
  *
  * @throws {InvalidPathError} if the path is invalid.
- * @throws {InvalidVersionError} otherwise, e.g.
+ * @throws {ModuleError} otherwise, e.g.
  * `example.com/m@v2.0.0: invalid version: should be v0 or v1, not v2`.
  * @example
  * ```ts
@@ -312,16 +313,14 @@ function wantedMajor(v: string, pathMajor: string): string {
 export function checkModule(path: string, version: string): void {
   checkPath(path);
   if (!isValidSemver(version)) {
-    throw new InvalidVersionError(
-      version,
-      `${path}@${version}: invalid version: not a semantic version`,
-    );
+    throw new ModuleError(path, version, "invalid version: not a semantic version");
   }
   const want = wantedMajor(version, path.slice(pathMajorStart(path)));
   if (want !== "") {
-    throw new InvalidVersionError(
+    throw new ModuleError(
+      path,
       version,
-      `${path}@${version}: invalid version: should be ${want}, not ${semverMajor(version)}`,
+      `invalid version: should be ${want}, not ${semverMajor(version)}`,
     );
   }
 }

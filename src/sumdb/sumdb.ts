@@ -145,8 +145,6 @@ export async function lookupSumDb(
     return hashes;
   } catch (e) {
     if (opts.signal?.aborted) throw e;
-    throw new SumDbError(
-      `${path}@${version}: verifying module: ${opts.db.name}: ${(e as Error).message}`,
-    );
+    throw new SumDbError(`verifying module: ${opts.db.name}: ${(e as Error).message}`);
   }
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { ModuleError } from "../module/module_error.ts";
 import { checkFilePath, checkModule } from "../module/module_path.ts";
 import { canonicalVersion } from "../module/semver.ts";
 import type { ZipEntry } from "./zip_reader.ts";
@@ -34,14 +35,14 @@ export type ZipRule =
   | "size-limit";
 
 /** A module zip breaks one of the rules; `rule` says which. */
-export class ZipRuleError extends Error {
+export class ZipRuleError extends ModuleError {
+  override name = "ZipRuleError";
   /** The rule that was broken. */
   readonly rule: ZipRule;
 
-  /** Creates the error; the message gets a ` (rule <rule>)` suffix. */
-  constructor(rule: ZipRule, message: string) {
-    super(`${message} (rule ${rule})`);
-    this.name = "ZipRuleError";
+  /** Creates the error for `path@version`; the detail gets a ` (rule <rule>)` suffix. */
+  constructor(rule: ZipRule, path: string, version: string, detail: string) {
+    super(path, version, `${detail} (rule ${rule})`);
     this.rule = rule;
   }
 }
@@ -156,7 +157,7 @@ export function checkZipEntries(
   entries: ZipEntry[],
 ): PlannedEntry[] {
   checkModuleZip(modulePath, version, zipSize);
-  const checker = new EntryChecker(`${modulePath}@${version}`);
+  const checker = new EntryChecker(modulePath, version);
   const planned: PlannedEntry[] = [];
   let firstError: ZipRuleError | undefined;
   for (const entry of entries) {
@@ -171,25 +172,27 @@ export function checkZipEntries(
 
 /** The rules on the module version and the zip's size, before any entry is looked at. */
 function checkModuleZip(modulePath: string, version: string, zipSize: number): void {
-  const mv = `${modulePath}@${version}`;
   const canonical = canonicalVersion(version);
   if (canonical !== version) {
     throw new ZipRuleError(
       "non-canonical-version",
-      `${mv}: version ${quote(version)} is not canonical (should be ${quote(canonical)})`,
+      modulePath,
+      version,
+      `version ${quote(version)} is not canonical (should be ${quote(canonical)})`,
     );
   }
   try {
     checkModule(modulePath, version);
   } catch (error) {
-    const message = (error as Error).message;
-    const detail = message.startsWith(`${mv}: `) ? message.slice(mv.length + 2) : message;
-    throw new ZipRuleError("invalid-module", `${mv}: ${detail}`);
+    const { detail } = ModuleError.of(modulePath, version, error);
+    throw new ZipRuleError("invalid-module", modulePath, version, detail);
   }
   if (zipSize > MAX_ZIP_FILE) {
     throw new ZipRuleError(
       "zip-too-large",
-      `${mv}: module zip file is too large (${zipSize} bytes; limit is ${MAX_ZIP_FILE} bytes)`,
+      modulePath,
+      version,
+      `module zip file is too large (${zipSize} bytes; limit is ${MAX_ZIP_FILE} bytes)`,
     );
   }
 }
@@ -201,14 +204,16 @@ function checkModuleZip(modulePath: string, version: string, zipSize: number): v
 class EntryChecker {
   /** The size-limit error on the total, once the total is over it. */
   sizeError: ZipRuleError | undefined;
-  readonly #mv: string;
+  readonly #path: string;
+  readonly #version: string;
   readonly #prefix: string;
   readonly #seen = new Map<string, { path: string; isDir: boolean }>();
   #totalSize = 0;
 
-  constructor(mv: string) {
-    this.#mv = mv;
-    this.#prefix = `${mv}/`;
+  constructor(path: string, version: string) {
+    this.#path = path;
+    this.#version = version;
+    this.#prefix = `${path}@${version}/`;
   }
 
   /** The entry with its module-relative path, or the first rule it breaks. */
@@ -261,8 +266,9 @@ class EntryChecker {
     } else {
       this.sizeError ??= new ZipRuleError(
         "size-limit",
-        `${this.#mv}: total uncompressed size of module contents too large ` +
-          `(max size is ${MAX_ZIP_FILE} bytes)`,
+        this.#path,
+        this.#version,
+        `total uncompressed size of module contents too large (max size is ${MAX_ZIP_FILE} bytes)`,
       );
     }
     if (relPath === "go.mod" && size > MAX_GO_MOD) {
@@ -312,6 +318,11 @@ class EntryChecker {
   }
 
   #broken(name: string, rule: ZipRule, problem: string): ZipRuleError {
-    return new ZipRuleError(rule, `${this.#mv}: zip entry ${quote(name)}: ${problem}`);
+    return new ZipRuleError(
+      rule,
+      this.#path,
+      this.#version,
+      `zip entry ${quote(name)}: ${problem}`,
+    );
   }
 }
