@@ -1,0 +1,330 @@
+/**
+ * The network as a real proxy presents it: HTTPS with HTTP/2 by ALPN, zips redirected to a
+ * second origin, and proxies that cannot be reached. A cold run opens few connections per
+ * origin whatever -c is, and a proxy whose name does not resolve, whose port refuses
+ * connections, whose certificate is not trusted or whose port Deno blocks ends the run with one
+ * line naming the proxy and the cause, soon, and without retrying what cannot succeed.
+ */
+import assert from "node:assert/strict";
+import net from "node:net";
+import { join } from "node:path";
+import type { PrefetchReport } from "../../src/engine/report.ts";
+import { countConnections, serveHttp1Tls } from "../support/connection_counter.ts";
+import { needing } from "../support/platform.ts";
+import { serveProxy } from "../support/proxy_server.ts";
+import { makeTinySandbox, runCli, type TinySandbox } from "../support/tiny_sandbox.ts";
+import { makeTestCertificates } from "../support/tls.ts";
+
+const MOD_TS = join(import.meta.dirname!, "..", "..", "mod.ts");
+
+/** The `goprefetch: error:` lines of a run. */
+function errorLines(stderr: string): string[] {
+  return stderr.split("\n").filter((l) => l.startsWith("goprefetch: error:"));
+}
+
+/** A port on 127.0.0.1 that was just bound and closed, so nothing listens on it. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  const port = await new Promise<number>((resolve) => {
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port));
+  });
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Runs the CLI with `--json` to a file; returns the run, its report and its wall time. */
+async function runWithReport(
+  box: TinySandbox,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stderr: string; report: PrefetchReport; ms: number }> {
+  const json = join(box.tmp, `report-${crypto.randomUUID()}.json`);
+  const started = performance.now();
+  const r = await runCli([`--json=${json}`, ...args, "."], { cwd: box.project, env });
+  const ms = performance.now() - started;
+  const report = JSON.parse(await Deno.readTextFile(json)) as PrefetchReport;
+  return { code: r.code, stderr: r.stderr, report, ms };
+}
+
+/** Asserts that the run failed as a whole on `line`: exit 1, that one error line, no module failed. */
+function assertUnreachable(
+  run: { code: number; stderr: string; report: PrefetchReport },
+  line: RegExp,
+): void {
+  assert.equal(run.code, 1, run.stderr);
+  const errors = errorLines(run.stderr);
+  assert.equal(errors.length, 1, run.stderr);
+  assert.match(errors[0], line);
+  assert.equal(`goprefetch: error: ${run.report.error}`, errors[0]);
+  assert.equal(run.report.totals.failed, 0);
+  assert.equal(run.report.totals.fetched, 0);
+  assert.ok(run.report.modules.every((m) => m.status === "cancelled" && !m.error));
+}
+
+/** Runs the CLI at `-c c` on a cache of its own against an https `proxy`; asserts exit 0. */
+async function coldTlsRun(
+  box: TinySandbox,
+  c: number,
+  proxy: string,
+  caFile: string,
+): Promise<{ stderr: string }> {
+  const r = await runCli(["-c", String(c), "."], {
+    cwd: box.project,
+    env: box.env({
+      GOPROXY: proxy,
+      GOMODCACHE: join(box.tmp, `cache-${c}`),
+      DENO_CERT: caFile,
+    }),
+  });
+  assert.equal(r.code, 0, r.stderr);
+  return r;
+}
+
+Deno.test("a cold run opens at most 4 connections per HTTP/2 origin at -c 64 and -c 256, redirect origin included", async () => {
+  const box = await makeTinySandbox(80);
+  const tls = await makeTestCertificates(box.tmp);
+  const root = join(box.tmp, "proxy");
+  const second = await serveProxy(root, { tls });
+  const secondCounted = await countConnections(second.url);
+  const main = await serveProxy(root, {
+    tls,
+    fault: (_req, path) =>
+      path.endsWith(".zip")
+        ? Response.redirect(secondCounted.url + encodeURI(path), 302)
+        : undefined,
+  });
+  const mainCounted = await countConnections(main.url);
+  try {
+    let before = { main: 0, second: 0 };
+    for (const c of [64, 256]) {
+      const r = await coldTlsRun(box, c, mainCounted.url, tls.caFile);
+      assert.match(
+        r.stderr,
+        /80 fetched, 0 already cached, 0 skipped \(private\/direct\), 0 failed/,
+      );
+      const opened = {
+        main: mainCounted.opened - before.main,
+        second: secondCounted.opened - before.second,
+      };
+      before = { main: mainCounted.opened, second: secondCounted.opened };
+      assert.ok(opened.main >= 1 && opened.main <= 4, `-c ${c}: ${opened.main} to the proxy`);
+      assert.ok(
+        opened.second >= 1 && opened.second <= 4,
+        `-c ${c}: ${opened.second} to the redirect origin`,
+      );
+    }
+    assert.equal(second.requests.filter((p) => p.endsWith(".zip")).length, 160);
+  } finally {
+    await mainCounted.close();
+    await secondCounted.close();
+    await main.close();
+    await second.close();
+    await box.remove();
+  }
+});
+
+/**
+ * HTTP/1.1 needs a connection per request in flight, so at most -c of them (lanes); one more
+ * is allowed for, should Deno's pool open a second connection for a lane reused too soon.
+ */
+Deno.test("an HTTP/1.1 proxy gets about -c connections, not one per request", async () => {
+  const box = await makeTinySandbox(80, { zipDelayMs: 20 });
+  const counted = await countConnections(box.proxy.url);
+  try {
+    const r = await runCli(["-c", "8", "."], {
+      cwd: box.project,
+      env: box.env({ GOPROXY: counted.url }),
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(counted.opened >= 2 && counted.opened <= 9, `${counted.opened} connections`);
+  } finally {
+    await counted.close();
+    await box.remove();
+  }
+});
+
+/**
+ * A redirect origin that speaks HTTP/1.1 only, over TLS, admitting a new connection every
+ * 20 ms: requests wait for a lane to come free rather than each opening a connection of its
+ * own, so the 80 zips take at most -c and fewer than half as many connections, and nearly
+ * every one opened carries a request (besides the ALPN probe). Deno's shared pool opened one
+ * per zip here (79 at -c 256), and in the benchmark 166 of which 29 were used.
+ */
+Deno.test("an HTTP/1.1 redirect origin over TLS gets at most -c connections, nearly all used", async () => {
+  const box = await makeTinySandbox(80);
+  const tls = await makeTestCertificates(box.tmp);
+  const root = join(box.tmp, "proxy");
+  const storage = await serveProxy(root, { delayMs: 5 });
+  const front = serveHttp1Tls(storage.url, tls, 20);
+  const main = await serveProxy(root, {
+    tls,
+    fault: (_req, path) =>
+      path.endsWith(".zip") ? Response.redirect(front.url + encodeURI(path), 302) : undefined,
+  });
+  try {
+    for (const c of [16, 256]) {
+      const [opened, used] = [front.opened, front.used];
+      await coldTlsRun(box, c, main.url, tls.caFile);
+      const got = { opened: front.opened - opened, used: front.used - used };
+      assert.ok(got.opened <= Math.min(c + 2, 41), `-c ${c}: ${JSON.stringify(got)}`);
+      assert.ok(got.opened - got.used <= 2, `-c ${c}: spare connections: ${JSON.stringify(got)}`);
+    }
+  } finally {
+    await front.close();
+    await main.close();
+    await storage.close();
+    await box.remove();
+  }
+});
+
+Deno.test("an HTTP/1.1 proxy that redirects zips to itself works at -c 1", async () => {
+  const box = await makeTinySandbox(5, {
+    fault: (req, path) =>
+      path.endsWith(".zip") && !new URL(req.url).search
+        ? Response.redirect(`${new URL(req.url).origin}${encodeURI(path)}?again`, 302)
+        : undefined,
+  });
+  try {
+    const started = performance.now();
+    const r = await runCli(["-c", "1", "."], { cwd: box.project, env: box.env() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /5 fetched, 0 already cached, 0 skipped \(private\/direct\), 0 failed/);
+    assert.ok(performance.now() - started < 10_000, "the redirect waited for its own lane");
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("a refused port: one line with the cause, retried with backoff, then the run ends", async () => {
+  const box = await makeTinySandbox(30);
+  try {
+    const port = await closedPort();
+    const proxy = `https://127.0.0.1:${port}`;
+    const run = await runWithReport(box, [], box.env({ GOPROXY: proxy }));
+    assertUnreachable(
+      run,
+      new RegExp(
+        `^goprefetch: error: proxy ${proxy} unreachable: dial tcp 127\\.0\\.0\\.1:${port}: ` +
+          "connection refused; check that the proxy is running",
+      ),
+    );
+    assert.ok(run.ms < 20_000, `the run took ${run.ms} ms`);
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("with | a refused proxy is passed over with one warning; with , it ends the run", async () => {
+  const box = await makeTinySandbox(10);
+  try {
+    const dead = `http://127.0.0.1:${await closedPort()}`;
+    const past = await runWithReport(box, [], box.env({ GOPROXY: `${dead}|${box.proxy.url}` }));
+    assert.equal(past.code, 0, past.stderr);
+    assert.equal(past.report.totals.fetched, 10);
+    assert.equal(past.report.error, undefined);
+    const warnings = past.report.warnings.filter((w) => w.includes("unreachable"));
+    assert.deepEqual(warnings, [
+      `proxy ${dead} unreachable: dial tcp ${dead.slice(7)}: connection refused; check that ` +
+      "the proxy is running and that GOPROXY names its host and port; GOPROXY went past it to " +
+      "the next proxy",
+    ]);
+
+    const asked = box.proxy.requests.length;
+    const stop = await runWithReport(box, [], {
+      ...box.env({ GOPROXY: `${dead},${box.proxy.url}` }),
+      GOMODCACHE: join(box.tmp, "other-cache"),
+    });
+    assertUnreachable(stop, /^goprefetch: error: proxy http:\/\/127\.0\.0\.1:\d+ unreachable: /);
+    assert.equal(box.proxy.requests.length, asked, "the proxy after , was asked");
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("an untrusted certificate: one line naming DENO_CERT, no retry", async () => {
+  const box = await makeTinySandbox(30);
+  const tls = await makeTestCertificates(box.tmp);
+  const proxy = await serveProxy(join(box.tmp, "proxy"), { tls });
+  const counted = await countConnections(proxy.url);
+  try {
+    const run = await runWithReport(box, [], box.env({ GOPROXY: counted.url }));
+    assertUnreachable(
+      run,
+      new RegExp(
+        `^goprefetch: error: proxy ${counted.url} unreachable: TLS certificate of ` +
+          `127\\.0\\.0\\.1:\\d+ not accepted: UnknownIssuer; .*DENO_CERT=`,
+      ),
+    );
+    assert.ok(
+      counted.opened <= 2,
+      `${counted.opened} connections: a permanent failure was retried (2: the request's and ` +
+        "the ALPN probe's)",
+    );
+    assert.deepEqual(proxy.requests, []);
+    assert.ok(run.ms < 10_000, `the run took ${run.ms} ms`);
+  } finally {
+    await counted.close();
+    await proxy.close();
+    await box.remove();
+  }
+});
+
+Deno.test("a port Deno's fetch blocks: one line saying so, at once", async () => {
+  const box = await makeTinySandbox(5);
+  try {
+    const run = await runWithReport(box, [], box.env({ GOPROXY: "http://127.0.0.1:6000" }));
+    assertUnreachable(
+      run,
+      /^goprefetch: error: proxy http:\/\/127\.0\.0\.1:6000 unreachable: port 6000 is blocked by Deno's fetch; serve the proxy on another port$/,
+    );
+    assert.ok(run.ms < 10_000, `the run took ${run.ms} ms`);
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test(needing("network namespace", {
+  name: "a name that does not resolve: one line with go's 'no such host', no retry, exit 1 soon",
+  fn: async () => {
+    const box = await makeTinySandbox(30);
+    try {
+      // A network namespace of its own, with a DNS server on its loopback answering NXDOMAIN:
+      // no query leaves the machine.
+      const script = `ip link set lo up || exit 97
+printf 'nameserver 127.0.0.1\\n' > "$TMP/resolv.conf"
+mount --bind "$TMP/resolv.conf" /etc/resolv.conf || exit 98
+"$DENO" run -A --quiet "$DNS" "$TMP/dns.ready" & dns=$!
+for i in $(seq 100); do [ -e "$TMP/dns.ready" ] && break; sleep 0.1; done
+start=$(date +%s%N)
+"$DENO" run -A --quiet "$MOD_TS" --json="$TMP/report.json" . 2>"$TMP/stderr"
+code=$?
+end=$(date +%s%N)
+kill $dns
+echo "$code $(( (end - start) / 1000000 ))"`;
+      const env = box.env({ GOPROXY: "https://nonexistent.invalid" });
+      const out = await new Deno.Command("unshare", {
+        args: ["-m", "-n", "--propagation", "private", "sh", "-c", script],
+        cwd: box.project,
+        env: {
+          ...env,
+          TMP: box.tmp,
+          DENO: Deno.execPath(),
+          MOD_TS,
+          DNS: join(import.meta.dirname!, "..", "support", "nxdomain_dns.ts"),
+          NO_COLOR: "1",
+        },
+        clearEnv: true,
+      }).output();
+      const [code, ms] = new TextDecoder().decode(out.stdout).trim().split(" ").map(Number);
+      const stderr = await Deno.readTextFile(join(box.tmp, "stderr"));
+      const report = JSON.parse(await Deno.readTextFile(join(box.tmp, "report.json")));
+      assertUnreachable(
+        { code, stderr, report },
+        /^goprefetch: error: proxy https:\/\/nonexistent\.invalid unreachable: lookup nonexistent\.invalid: no such host; check the host name in GOPROXY and this machine's DNS$/,
+      );
+      assert.ok(ms < 10_000, `the run took ${ms} ms`);
+    } finally {
+      await box.remove();
+    }
+  },
+}));

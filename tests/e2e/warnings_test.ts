@@ -1,0 +1,141 @@
+/**
+ * A run that prefetches nothing says so: GOPROXY=direct, GOPROXY=off on an empty cache, and
+ * GONOPROXY or GOPRIVATE covering every module each give one warning line, the same in the
+ * JSON report (`warnings` and the structured `warningDetails`), with the exit code unchanged.
+ * A normal run, and a rerun on a full cache, give none.
+ */
+import assert from "node:assert/strict";
+import type { PrefetchReport, ReportWarning } from "../../src/engine/report.ts";
+import { makeTinySandbox, runCli, type TinySandbox } from "../support/tiny_sandbox.ts";
+
+async function withBox(fn: (box: TinySandbox) => Promise<void>): Promise<void> {
+  const box = await makeTinySandbox(3);
+  try {
+    await fn(box);
+  } finally {
+    await box.remove();
+  }
+}
+
+/** Runs the CLI with `--json` on stdout; returns its exit code, warning lines and report. */
+async function run(
+  box: TinySandbox,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; lines: string[]; report: PrefetchReport }> {
+  const r = await runCli(["--json", ...args, "."], {
+    cwd: box.project,
+    env: box.env({ NO_COLOR: "1", ...env }),
+  });
+  const lines = r.stderr.split("\n").filter((l) => l.startsWith("goprefetch: warning: "));
+  return { code: r.code, lines, report: JSON.parse(r.stdout) };
+}
+
+/** Checks that `warning` is the run's only warning, on stderr and in both JSON fields. */
+function assertOnlyWarning(
+  got: { lines: string[]; report: PrefetchReport },
+  warning: ReportWarning,
+): void {
+  assert.deepEqual(got.lines, [`goprefetch: warning: ${warning.message}`]);
+  assert.deepEqual(got.report.warnings, [warning.message]);
+  assert.deepEqual(got.report.warningDetails, [warning]);
+}
+
+Deno.test("warnings: GOPROXY=direct prefetches nothing, exits 0, and says so once", async () => {
+  await withBox(async (box) => {
+    const got = await run(box, [], { GOPROXY: "direct" });
+    assert.equal(got.code, 0);
+    assertOnlyWarning(got, {
+      kind: "nothing-prefetched",
+      message: "Nothing prefetched: GOPROXY=direct leaves the 3 modules missing from the cache " +
+        "to the go command",
+      modules: 3,
+      reasons: { direct: 3 },
+    });
+    assert.deepEqual(box.proxy.requests, []);
+    const dry = await run(box, ["--dry-run"], { GOPROXY: "direct" });
+    assert.equal(dry.code, 0);
+    assert.deepEqual(dry.lines, [
+      "goprefetch: warning: Nothing would be prefetched: GOPROXY=direct leaves the 3 modules " +
+      "missing from the cache to the go command",
+    ]);
+    assert.deepEqual(dry.report.modules.map((m) => m.status), ["direct", "direct", "direct"]);
+    assert.equal(dry.report.totals.planned, 0, "a dry run plans what GOPROXY=direct skips");
+    assert.equal(dry.report.totals.skipped, 3);
+  });
+});
+
+Deno.test("warnings: GOPROXY=off on an empty cache fails as before, and says nothing was prefetched", async () => {
+  await withBox(async (box) => {
+    const got = await run(box, [], { GOPROXY: "off" });
+    assert.equal(got.code, 1);
+    assertOnlyWarning(got, {
+      kind: "nothing-prefetched",
+      message: "Nothing prefetched: GOPROXY=off disables downloads, for go too: the 3 modules " +
+        "missing from the cache stay missing",
+      modules: 3,
+      reasons: { off: 3 },
+    });
+    const dry = await runCli(["--dry-run", "."], {
+      cwd: box.project,
+      env: box.env({ NO_COLOR: "1", GOPROXY: "off" }),
+    });
+    assert.equal(dry.code, 1, "a dry run fails where the run would");
+    assert.match(dry.stderr, /^goprefetch: error: \S+: module lookup disabled by GOPROXY=off;/m);
+    assert.match(
+      dry.stderr,
+      /^goprefetch: dry run: 0 to fetch, .*, 1 failed, 2 cancelled; nothing was fetched$/m,
+    );
+    assert.equal(dry.stdout, "", "nothing is listed as to fetch");
+  });
+});
+
+Deno.test("warnings: GONOPROXY or GOPRIVATE covering every module says so once, exit 0", async () => {
+  await withBox(async (box) => {
+    for (const variable of ["GONOPROXY", "GOPRIVATE"]) {
+      const got = await run(box, [], { [variable]: "example.com" });
+      assert.equal(got.code, 0);
+      assertOnlyWarning(got, {
+        kind: "nothing-prefetched",
+        message: "Nothing prefetched: GONOPROXY/GOPRIVATE (example.com) leaves the 3 modules " +
+          "missing from the cache to the go command",
+        modules: 3,
+        reasons: { gonoproxy: 3 },
+      });
+    }
+    assert.deepEqual(box.proxy.requests, []);
+  });
+});
+
+Deno.test("warnings: GONOPROXY for some modules and GOPROXY=direct for the rest count each reason", async () => {
+  await withBox(async (box) => {
+    const first = box.specs[0].path;
+    const got = await run(box, [], { GOPROXY: "direct", GONOPROXY: first });
+    assert.equal(got.code, 0);
+    assertOnlyWarning(got, {
+      kind: "nothing-prefetched",
+      message: "Nothing prefetched: of the 3 modules missing from the cache, GONOPROXY/GOPRIVATE " +
+        `(${first}) leaves 1 to the go command, and GOPROXY=direct leaves the other 2 to the go ` +
+        "command",
+      modules: 3,
+      reasons: { gonoproxy: 1, direct: 2 },
+    });
+  });
+});
+
+Deno.test("warnings: a normal run, and GOPROXY=direct on the cache it filled, warn of nothing", async () => {
+  await withBox(async (box) => {
+    const normal = await run(box, [], {});
+    assert.equal(normal.code, 0);
+    assert.equal(normal.report.totals.fetched, 3);
+    assert.deepEqual([normal.lines, normal.report.warnings, normal.report.warningDetails], [
+      [],
+      [],
+      [],
+    ]);
+    const full = await run(box, [], { GOPROXY: "direct" });
+    assert.equal(full.code, 0);
+    assert.equal(full.report.totals.cached, 3);
+    assert.deepEqual([full.lines, full.report.warnings, full.report.warningDetails], [[], [], []]);
+  });
+});
