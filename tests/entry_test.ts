@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { VERSION } from "../mod.ts";
 import { listFiles } from "./support/small_project.ts";
-import { makeTinySandbox, runCli } from "./support/tiny_sandbox.ts";
+import { makeTinySandbox } from "./support/tiny_sandbox.ts";
+import { runCli } from "./support/cli.ts";
 
 const ROOT = join(import.meta.dirname!, "..");
 

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import config from "../deno.json" with { type: "json" };
 import { VERSION } from "../mod.ts";
-import { runGoprefetch } from "./support/goprefetch.ts";
+import { runCli } from "./support/cli.ts";
 
 Deno.test("version: VERSION is deno.json's version", () => {
   assert.match(config.version, /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/);
@@ -17,7 +17,7 @@ Deno.test("version: VERSION is deno.json's version", () => {
 });
 
 Deno.test("version: --version prints deno.json's version", async () => {
-  const r = await runGoprefetch(["--version"], { cwd: Deno.cwd(), env: {} });
+  const r = await runCli(["--version"], { cwd: Deno.cwd(), env: {} });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, `goprefetch ${config.version}\n`);
 });

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cacheKey, cacheKeyOf, parseGoSum, type PrefetchReport } from "../../mod.ts";
 import { listFiles } from "../support/small_project.ts";
-import { makeTinySandbox, runCli, type TinySandbox } from "../support/tiny_sandbox.ts";
+import { makeTinySandbox, type TinySandbox } from "../support/tiny_sandbox.ts";
+import { runCli } from "../support/cli.ts";
 
 async function withBox(fn: (box: TinySandbox) => Promise<void>): Promise<void> {
   const box = await makeTinySandbox(4);

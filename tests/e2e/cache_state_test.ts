@@ -8,8 +8,9 @@ import { join } from "node:path";
 import { type ModulePaths, modulePaths } from "../../src/cache/module_cache.ts";
 import { removeTree } from "../../src/util/files.ts";
 import { diffTrees, makeWritable, runGo, snapshotTree } from "../support/go.ts";
-import { fileIdentities } from "../support/goprefetch.ts";
-import { makeTinySandbox, runCli } from "../support/tiny_sandbox.ts";
+import { fileIdentities } from "../support/go.ts";
+import { makeTinySandbox } from "../support/tiny_sandbox.ts";
+import { runCli } from "../support/cli.ts";
 
 const WRONG_H1 = `h1:${"A".repeat(43)}=`;
 const notLock = (rel: string) => rel.endsWith(".lock");

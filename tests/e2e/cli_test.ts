@@ -9,7 +9,7 @@ import process from "node:process";
 import { escapePath, escapeVersion } from "../../src/module/module_path.ts";
 import { VERSION } from "../../src/engine/version.ts";
 import { diffTrees, runGo, snapshotTree } from "../support/go.ts";
-import { type CliRun, runGoprefetch } from "../support/goprefetch.ts";
+import { type CliRun, runCli } from "../support/cli.ts";
 import { type ProxyServer, serveProxy } from "../support/proxy_server.ts";
 import {
   completeModule,
@@ -47,7 +47,7 @@ function goprefetch(
   args: string[],
   env: Record<string, string>,
 ): Promise<CliRun> {
-  return runGoprefetch(args, { cwd: box.project, env });
+  return runCli(args, { cwd: box.project, env });
 }
 
 async function assertAllComplete(gomodcache: string): Promise<void> {

@@ -10,12 +10,11 @@ import { mkdirAll } from "../../src/util/files.ts";
 import { escapePath, escapeVersion } from "../../src/module/module_path.ts";
 import { type FaultProxy, serveFaultProxy } from "../support/fault_proxy.ts";
 import { diffTrees, type GoRun, runGo, snapshotTree, type TreeEntry } from "../support/go.ts";
-import { runGoprefetch } from "../support/goprefetch.ts";
+import { cliCommand, runCli } from "../support/cli.ts";
 import { withProxyProject } from "../support/proxy_project.ts";
 import type { ModuleSpec } from "../support/modules.ts";
 import { tinyModules, writeTinyProject } from "../support/tiny_project.ts";
 
-const CLI_TS = join(import.meta.dirname!, "..", "..", "cli.ts");
 const notLock = (rel: string) => rel.endsWith(".lock");
 const UMASK = 0o022;
 
@@ -51,7 +50,7 @@ async function withProject(
 }
 
 function goprefetch(s: Setup, cache: string): Promise<GoRun> {
-  return runGoprefetch(["-q", "-c", "16", "."], { cwd: s.project, env: s.env(cache) });
+  return runCli(["-q", "-c", "16", "."], { cwd: s.project, env: s.env(cache) });
 }
 
 function goModDownload(s: Setup, cache: string, goproxy?: string): Promise<GoRun> {
@@ -159,14 +158,10 @@ Deno.test("goprefetch waits while another process holds a version lock", async (
     await mkdirAll(p.atV);
     const lock = await lockVersion(p, UMASK);
     let locked = true;
-    const run = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", CLI_TS, "-q", "."],
+    const run = cliCommand(["-q", "."], {
       cwd: s.project,
       env: { ...s.env(cache), NO_COLOR: "1" },
-      clearEnv: true,
-      stdin: "null",
       stdout: "null",
-      stderr: "piped",
     }).output();
     try {
       assert.equal(await within(run, 1500), "timeout", "goprefetch finished under the lock");

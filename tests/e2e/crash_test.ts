@@ -11,12 +11,11 @@ import { modulePaths } from "../../src/cache/module_cache.ts";
 import { escapePath, escapeVersion } from "../../src/module/module_path.ts";
 import { mulberry32, serveFaultProxy } from "../support/fault_proxy.ts";
 import { goEnv, makeWritable, runGo, tempDir } from "../support/go.ts";
-import { runGoprefetch } from "../support/goprefetch.ts";
+import { cliCommand, runCli } from "../support/cli.ts";
 import { serveProxy } from "../support/proxy_server.ts";
 import { type ModuleSpec, writeProxyTree } from "../support/modules.ts";
 import { goSumLines, tinyModules, writeTinyProject } from "../support/tiny_project.ts";
 
-const CLI_TS = join(import.meta.dirname!, "..", "..", "cli.ts");
 const LANES = 2;
 const TRIALS_PER_LANE = 13;
 const SEED = 0x5eed;
@@ -151,7 +150,7 @@ Deno.test("SIGKILL at random moments never leaves a module that go would trust b
         if (killed && status.signal === "SIGKILL") stats.killedMidRun++;
         if ((await checkCache(cache, expected, when)).length > 0) stats.leftovers++;
 
-        const rerun = () => runGoprefetch(ARGS, { cwd: project, env: env(proxy.url) });
+        const rerun = () => runCli(ARGS, { cwd: project, env: env(proxy.url) });
         const build = () =>
           runGo(["build", "./..."], {
             cwd: project,
@@ -189,12 +188,9 @@ function spawnGoprefetch(
   project: string,
   env: Record<string, string>,
 ): { process: Deno.ChildProcess; status: Promise<Deno.CommandStatus> } {
-  const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", CLI_TS, ...ARGS],
+  const process = cliCommand([...ARGS], {
     cwd: project,
     env: { ...env, NO_COLOR: "1" },
-    clearEnv: true,
-    stdin: "null",
     stdout: "null",
     stderr: "null",
   }).spawn();

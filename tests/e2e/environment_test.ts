@@ -4,6 +4,7 @@
  * (`unshare -m`), so they disappear with it; root ignores permission bits, so only a mount makes
  * a cache read-only.
  */
+import { CLI_TS, cliCommand } from "../support/cli.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { goEnv, makeWritable, tempDir } from "../support/go.ts";
@@ -11,8 +12,6 @@ import { writeProxyTree } from "../support/modules.ts";
 import { needing } from "../support/platform.ts";
 import { serveProxy } from "../support/proxy_server.ts";
 import { tinyModules, writeTinyProject } from "../support/tiny_project.ts";
-
-const CLI_TS = join(import.meta.dirname!, "..", "..", "cli.ts");
 
 /** One goprefetch run inside the namespace. */
 interface Run {
@@ -141,11 +140,9 @@ Deno.test("a module cache that cannot be created is a setup error naming it", as
   await Deno.writeTextFile(join(tmp, "file"), "not a directory\n");
   const cache = join(tmp, "file", "cache");
   try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", CLI_TS, "."],
+    const out = await cliCommand(["."], {
       cwd: project,
       env: { ...goEnv({ home: tmp, gomodcache: cache, goproxy: "off" }), NO_COLOR: "1" },
-      clearEnv: true,
     }).output();
     const stderr = new TextDecoder().decode(out.stderr);
     assert.equal(out.code, 2, stderr);

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { escapePath, escapeVersion } from "../../src/module/module_path.ts";
 import { runPrefetch } from "../../src/engine/prefetch.ts";
 import { diffTrees, runGo, snapshotTree, tempDir, type TreeEntry } from "../support/go.ts";
-import { type CliRun, runGoprefetch } from "../support/goprefetch.ts";
+import { type CliRun, runCli } from "../support/cli.ts";
 import { testHost } from "../support/host.ts";
 import type { ModuleSpec } from "../support/modules.ts";
 import { withProxyProject } from "../support/proxy_project.ts";
@@ -119,7 +119,7 @@ Deno.test("at a 20% fault rate, 201 modules arrive intact and every retry is rep
   }, async (s, proxy) => {
     const cache = join(s.tmp, "cache");
     const json = join(s.tmp, "report.json");
-    const run = await runGoprefetch(["-v", "--stall-timeout", "2", `--json=${json}`, "."], {
+    const run = await runCli(["-v", "--stall-timeout", "2", `--json=${json}`, "."], {
       cwd: s.project,
       env: s.env(cache, proxy.url),
     });
@@ -203,7 +203,7 @@ Deno.test("permanent faults fail exactly their modules, each with a clear messag
     },
   }, async (s, proxy) => {
     const cache = join(s.tmp, "cache");
-    const run = await runGoprefetch(
+    const run = await runCli(
       ["-v", "--continue-on-error", "--retries", "2", "--stall-timeout", "1", "."],
       { cwd: s.project, env: s.env(cache, proxy.url) },
     );
@@ -296,7 +296,7 @@ Deno.test("bad --retries and --stall-timeout values are usage errors", async () 
         [["--stall-timeout", "soon"], /--stall-timeout must be a number of seconds/],
       ] as const
     ) {
-      const run = await runGoprefetch([...args, "."], {
+      const run = await runCli([...args, "."], {
         cwd,
         env: { PATH: Deno.env.get("PATH")! },
       });

@@ -9,7 +9,8 @@ import { errorCommands, stepSummary } from "../../src/cli/github_actions.ts";
 import type { ModuleRecord, PrefetchReport } from "../../src/engine/report.ts";
 import { totalsOf } from "../../src/engine/report.ts";
 import { DEFAULTS } from "../../src/engine/defaults.ts";
-import { makeTinySandbox, runCli, type TinySandbox } from "../support/tiny_sandbox.ts";
+import { makeTinySandbox, type TinySandbox } from "../support/tiny_sandbox.ts";
+import { runCli } from "../support/cli.ts";
 
 const ACTION_YML = join(import.meta.dirname!, "..", "..", "action.yml");
 

@@ -11,16 +11,15 @@ import { escapePath, escapeVersion } from "../../src/module/module_path.ts";
 import { parseProxyList } from "../../src/goproxy/proxy_list.ts";
 import { MemoryBudget } from "../../src/util/semaphore.ts";
 import { diffTrees, goEnv, makeWritable, runGo, snapshotTree, tempDir } from "../support/go.ts";
-import { runGoprefetch } from "../support/goprefetch.ts";
+import { CLI_TS, cliArgv, runCli } from "../support/cli.ts";
 import { BUILD_LIST_ONLY_INFO, type ModuleSpec, writeProxyTree } from "../support/modules.ts";
 import { withProxyProject, withStandardProject } from "../support/proxy_project.ts";
 import { canCheck, needing } from "../support/platform.ts";
 import { type Fault, serveProxy } from "../support/proxy_server.ts";
-import { makeTinySandbox, runCli } from "../support/tiny_sandbox.ts";
+import { makeTinySandbox } from "../support/tiny_sandbox.ts";
 import { tinyModules, writeTinyProject } from "../support/tiny_project.ts";
 import { makeTestCertificates, type TestCertificates } from "../support/tls.ts";
 
-const CLI_TS = join(import.meta.dirname!, "..", "..", "cli.ts");
 const notLock = (rel: string) => rel.endsWith(".lock");
 
 /** The decoded proxy path of a module's zip. */
@@ -68,7 +67,7 @@ Deno.test("under umask 002, zips streamed to temp files get go's modes: the tree
     assert.equal(download.code, 0, download.stderr);
     const asked = proxy.requests.length;
     const run = await underUmask002(
-      [Deno.execPath(), "run", "-A", "--quiet", CLI_TS, "-q", "."],
+      cliArgv(["-q", "."]),
       project,
       env(join(tmp, "b")),
     );
@@ -148,7 +147,7 @@ async function withH2Proxy(
   answer: Parameters<typeof serveH2>[2],
   fn: (
     h2: H2Proxy,
-    run: (args: string[]) => ReturnType<typeof runGoprefetch>,
+    run: (args: string[]) => ReturnType<typeof runCli>,
     oracle: () => Promise<string[]>,
   ) => Promise<void>,
 ): Promise<void> {
@@ -161,7 +160,7 @@ async function withH2Proxy(
       await fn(
         h2,
         (args) =>
-          runGoprefetch(args, {
+          runCli(args, {
             cwd: p.project,
             env: p.env(cache, { DENO_CERT: tls.caFile }, h2.url),
           }),

@@ -7,11 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { goEnv, makeWritable, tempDir } from "../support/go.ts";
-import {
-  assertPeakRssBelow,
-  type MeasuredRun,
-  runGoprefetchMeasured,
-} from "../support/peak_rss.ts";
+import { assertPeakRssBelow, type MeasuredRun, runCliMeasured } from "../support/peak_rss.ts";
 import { type Fault, serveProxy } from "../support/proxy_server.ts";
 import { type RawEntry, rawZip, type StreamedEntry } from "../support/raw_zip.ts";
 import { goModH1, publishRawModule, publishStreamedModule, zipH1 } from "../support/raw_module.ts";
@@ -74,7 +70,7 @@ async function prefetchModule(
   await Deno.writeTextFile(join(project, "go.sum"), goSum);
   const proxy = await serveProxy(join(tmp, "proxy"), { fault });
   try {
-    const run = await runGoprefetchMeasured(["."], {
+    const run = await runCliMeasured(["."], {
       cwd: project,
       env: goEnv({ home, gomodcache, goproxy: proxy.url }),
     });

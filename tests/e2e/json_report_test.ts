@@ -10,7 +10,8 @@ import { prefetch, type VerifyReport, VERSION } from "../../mod.ts";
 import { jsonArgs } from "../../src/cli/args.ts";
 import type { ModuleRecord, PrefetchReport } from "../../src/engine/report.ts";
 import { escapePath } from "../../src/module/module_path.ts";
-import { makeTinySandbox, runCli, type TinySandbox } from "../support/tiny_sandbox.ts";
+import { makeTinySandbox, type TinySandbox } from "../support/tiny_sandbox.ts";
+import { runCli } from "../support/cli.ts";
 
 const STATUSES = ["fetched", "cached", "private", "direct", "failed", "cancelled", "planned"];
 

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { goEnv, makeWritable, runGo, tempDir } from "../support/go.ts";
-import { runGoprefetch } from "../support/goprefetch.ts";
-import { assertPeakRssBelow, runGoprefetchMeasured } from "../support/peak_rss.ts";
+import { runCli } from "../support/cli.ts";
+import { assertPeakRssBelow, runCliMeasured } from "../support/peak_rss.ts";
 import { serveProxy } from "../support/proxy_server.ts";
 import { goModH1, publishStreamedModule } from "../support/raw_module.ts";
 import type { StreamedEntry } from "../support/raw_zip.ts";
@@ -76,7 +76,7 @@ Deno.test("a 300 MiB incompressible module installs without peak RSS growing wit
     const run = async (name: string) => {
       const cwd = join(tmp, name);
       const env = goEnv({ home: tmp, gomodcache: join(tmp, `cache-${name}`), goproxy: proxy.url });
-      const out = await runGoprefetchMeasured(["."], { cwd, env });
+      const out = await runCliMeasured(["."], { cwd, env });
       assert.equal(out.code, 0, out.stderr);
       assert.match(
         out.stderr,
@@ -116,7 +116,7 @@ Deno.test("-c 4 keeps at most 4 requests in flight, and uses more than 1", async
   const proxy = await serveProxy(join(tmp, "proxy"), { delayMs: 25 });
   try {
     const env = goEnv({ home: tmp, gomodcache: join(tmp, "cache"), goproxy: proxy.url });
-    const run = await runGoprefetch(["-c", "4", "."], { cwd: project, env });
+    const run = await runCli(["-c", "4", "."], { cwd: project, env });
     assert.equal(run.code, 0, run.stderr);
     assert.match(
       run.stderr,

@@ -12,10 +12,9 @@ import type { PrefetchReport } from "../../src/engine/report.ts";
 import { countConnections, serveHttp1Tls } from "../support/connection_counter.ts";
 import { needing } from "../support/platform.ts";
 import { serveProxy } from "../support/proxy_server.ts";
-import { makeTinySandbox, runCli, type TinySandbox } from "../support/tiny_sandbox.ts";
+import { makeTinySandbox, type TinySandbox } from "../support/tiny_sandbox.ts";
+import { MOD_TS, runCli } from "../support/cli.ts";
 import { makeTestCertificates } from "../support/tls.ts";
-
-const MOD_TS = join(import.meta.dirname!, "..", "..", "mod.ts");
 
 /** The `goprefetch: error:` lines of a run. */
 function errorLines(stderr: string): string[] {

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { diffTrees, runGo, snapshotTree } from "../support/go.ts";
-import { fileIdentities, runGoprefetch } from "../support/goprefetch.ts";
+import { runCli } from "../support/cli.ts";
+import { fileIdentities } from "../support/go.ts";
 import { BUILD_LIST_ONLY_INFO } from "../support/modules.ts";
 import { withStandardProject } from "../support/proxy_project.ts";
 
@@ -21,7 +22,7 @@ Deno.test("goprefetch writes the cache go mod download writes, and go accepts it
     assert.equal(download.code, 0, download.stderr);
 
     proxy.requests.length = 0;
-    const run = await runGoprefetch(["."], { cwd: project, env: env(cacheB) });
+    const run = await runCli(["."], { cwd: project, env: env(cacheB) });
     assert.equal(run.code, 0, run.stderr);
     assert.match(
       run.stderr,
@@ -63,7 +64,7 @@ Deno.test("goprefetch writes the cache go mod download writes, and go accepts it
     assert.deepEqual(await Deno.readFile(binA), await Deno.readFile(binB));
 
     proxy.requests.length = 0;
-    const rerun = await runGoprefetch(["."], { cwd: project, env: env(cacheB) });
+    const rerun = await runCli(["."], { cwd: project, env: env(cacheB) });
     assert.equal(rerun.code, 0, rerun.stderr);
     assert.match(rerun.stderr, /0 fetched, \d+ already cached/);
     assert.deepEqual(proxy.requests, [], "a rerun on a full cache made requests");

@@ -19,10 +19,10 @@ import {
 import type { ModuleRecord, PrefetchReport } from "../../src/engine/report.ts";
 import { totalsOf } from "../../src/engine/report.ts";
 import { needing } from "../support/platform.ts";
-import { makeTinySandbox, runCli, type TinySandbox } from "../support/tiny_sandbox.ts";
+import { makeTinySandbox, type TinySandbox } from "../support/tiny_sandbox.ts";
+import { cliCommand, runCli } from "../support/cli.ts";
 
 const MiB = 1024 * 1024;
-const CLI_TS = join(import.meta.dirname!, "..", "..", "cli.ts");
 
 /** The text with each ESC shown as `<ESC>`, so that patterns need no control characters. */
 function visible(text: string): string {
@@ -543,13 +543,9 @@ Deno.test("output: SIGINT gives an interrupted summary whose modules are those i
   const box = await makeTinySandbox(12, { zipDelayMs: 400 });
   try {
     const report = join(box.tmp, "report.json");
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", CLI_TS, "-c", "2", "--json", report, "."],
+    const child = cliCommand(["-c", "2", "--json", report, "."], {
       cwd: box.project,
       env: box.env({ NO_COLOR: "1" }),
-      clearEnv: true,
-      stdout: "piped",
-      stderr: "piped",
     }).spawn();
     while (completeModules(box).length < 2) {
       await new Promise((resolve) => setTimeout(resolve, 20));

@@ -13,7 +13,8 @@ import { SetupError } from "../../src/engine/setup.ts";
 import { missingPermission, permissionErrorMessage } from "../../src/cli/permissions.ts";
 import { canCheck } from "../support/platform.ts";
 import { listFiles } from "../support/small_project.ts";
-import { makeTinySandbox, runCli, type TinySandbox } from "../support/tiny_sandbox.ts";
+import { makeTinySandbox, type TinySandbox } from "../support/tiny_sandbox.ts";
+import { runCli } from "../support/cli.ts";
 
 /** goprefetch's sources, which its Web Workers load. */
 const SRC = join(import.meta.dirname!, "..", "..", "src");

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { diffTrees, runGo, snapshotTree } from "../support/go.ts";
-import { runGoprefetch } from "../support/goprefetch.ts";
+import { runCli } from "../support/cli.ts";
 import { type Fault, type ProxyServer, serveProxy } from "../support/proxy_server.ts";
 import {
   ALPHA,
@@ -87,7 +87,7 @@ Deno.test("private proxy: netrc credentials for host:port reach an https proxy, 
       env: env({ GOMODCACHE: cacheGo }),
     });
     assert.equal(download.code, 0, download.stderr);
-    const run = await runGoprefetch(["."], { cwd: box.project, env: env() });
+    const run = await runCli(["."], { cwd: box.project, env: env() });
     assert.equal(run.code, 0, run.stderr);
     assert.match(
       run.stderr,
@@ -118,7 +118,7 @@ Deno.test("private proxy: no credentials when the machine lacks the port, or GOA
       });
       assert.notEqual(download.code, 0, `${name}: go succeeded`);
       assert.match(download.stderr, /401 Unauthorized/, name);
-      const run = await runGoprefetch(["."], { cwd: box.project, env: env(extra) });
+      const run = await runCli(["."], { cwd: box.project, env: env(extra) });
       assert.equal(run.code, 1, `${name}: ${run.stderr}`);
       assert.match(run.stderr, /401 Unauthorized/, name);
     }
@@ -137,7 +137,7 @@ Deno.test("private proxy: GONOPROXY skips a module and GONOSUMDB does not, as th
       });
       const byGo = modulesAsked(proxy.requests);
       proxy.requests.length = 0;
-      const run = await runGoprefetch(["-v", "."], {
+      const run = await runCli(["-v", "."], {
         cwd: box.project,
         env: env({ ...extra, GOMODCACHE: join(box.tmp, `cache-${variable}`) }),
       });
@@ -159,15 +159,15 @@ Deno.test("private proxy: credentials never appear in output, errors or the JSON
     await Deno.remove(join(box.proxyRoot, "example.com", "!beta"), { recursive: true });
     const withUser = proxy.url.replace("https://", `https://${USER}:${PASSWORD}@`);
     const runs = [
-      await runGoprefetch(["-v", "--json", "--continue-on-error", "."], {
+      await runCli(["-v", "--json", "--continue-on-error", "."], {
         cwd: box.project,
         env: env({ GOMODCACHE: join(box.tmp, "c1") }),
       }),
-      await runGoprefetch(["-v", "--json", "--continue-on-error", "--proxy", withUser, "."], {
+      await runCli(["-v", "--json", "--continue-on-error", "--proxy", withUser, "."], {
         cwd: box.project,
         env: env({ GOMODCACHE: join(box.tmp, "c2"), NETRC: "/nonexistent" }),
       }),
-      await runGoprefetch(["--json", "--proxy", `${withUser}/go?query`, "."], {
+      await runCli(["--json", "--proxy", `${withUser}/go?query`, "."], {
         cwd: box.project,
         env: env(),
       }),

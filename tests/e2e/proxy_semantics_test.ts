@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { escapePath, escapeVersion } from "../../src/module/module_path.ts";
 import { diffTrees, runGo, snapshotTree, tempDir } from "../support/go.ts";
-import { type CliRun, runGoprefetch } from "../support/goprefetch.ts";
+import { type CliRun, runCli } from "../support/cli.ts";
 import { writeProxyTree } from "../support/modules.ts";
 import { type Fault, type ProxyServer, serveProxy } from "../support/proxy_server.ts";
 import {
@@ -66,7 +66,7 @@ function goprefetch(
   args: string[] = [],
   extra: Record<string, string> = {},
 ): Promise<CliRun> {
-  return runGoprefetch(["-v", ...args, "."], { cwd: box.project, env: box.env(goproxy, extra) });
+  return runCli(["-v", ...args, "."], { cwd: box.project, env: box.env(goproxy, extra) });
 }
 
 function alphaRequests(proxy: ProxyServer): string[] {

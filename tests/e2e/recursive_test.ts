@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { goEnv, makeWritable, runGo, tempDir } from "../support/go.ts";
-import { runGoprefetch } from "../support/goprefetch.ts";
+import { runCli } from "../support/cli.ts";
 import { goModuleSource, type ModuleSpec, writeProxyTree } from "../support/modules.ts";
 import { serveProxy } from "../support/proxy_server.ts";
 
@@ -86,7 +86,7 @@ Deno.test("recursive: every go.mod under PATH, replacements honoured, skipped di
 
     proxy.requests.length = 0;
     const cache = join(root, "gomodcache");
-    const run = await runGoprefetch(["--recursive", "--json", "."], { cwd: root, env: env(cache) });
+    const run = await runCli(["--recursive", "--json", "."], { cwd: root, env: env(cache) });
     assert.equal(run.code, 0, run.stderr);
     assert.match(
       run.stderr,
@@ -112,7 +112,7 @@ Deno.test("recursive: every go.mod under PATH, replacements honoured, skipped di
       assert.equal(build.code, 0, `go build in ${name}:\n${build.stderr}`);
     }
 
-    const verify = await runGoprefetch(["verify", "--recursive", "."], {
+    const verify = await runCli(["verify", "--recursive", "."], {
       cwd: root,
       env: env(cache, OFFLINE),
     });
@@ -120,7 +120,7 @@ Deno.test("recursive: every go.mod under PATH, replacements honoured, skipped di
     assert.match(verify.stderr, /3 verified, 1 not in the cache, 0 modified/);
 
     proxy.requests.length = 0;
-    const rerun = await runGoprefetch(["--recursive", "."], { cwd: root, env: env(cache) });
+    const rerun = await runCli(["--recursive", "."], { cwd: root, env: env(cache) });
     assert.equal(rerun.code, 0, rerun.stderr);
     assert.match(rerun.stderr, /0 fetched, 3 already cached/);
     assert.deepEqual(proxy.requests, []);
@@ -137,7 +137,7 @@ Deno.test("recursive: no go.mod under PATH exits 2", async () => {
     await Deno.mkdir(join(tmp, "empty", "_hidden"), { recursive: true });
     await Deno.writeTextFile(join(tmp, "empty", "_hidden", "go.mod"), "module example.com/h\n");
     const env = goEnv({ home: tmp, gomodcache: join(tmp, "cache"), goproxy: "off" });
-    const run = await runGoprefetch(["--recursive", "empty"], { cwd: tmp, env });
+    const run = await runCli(["--recursive", "empty"], { cwd: tmp, env });
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, /No go\.mod in .*empty or below it/);
   } finally {

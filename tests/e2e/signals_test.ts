@@ -4,6 +4,7 @@
  * while a zip's response headers are held back, while a zip body is half spilled to its temp
  * file, and while a zip is being extracted.
  */
+import { cliCommand } from "../support/cli.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runGo } from "../support/go.ts";
@@ -12,7 +13,6 @@ import type { Fault } from "../support/proxy_server.ts";
 import { completeModule, moduleFiles } from "../support/small_project.ts";
 import { tinyModules, writeTinyProject } from "../support/tiny_project.ts";
 
-const CLI_TS = join(import.meta.dirname!, "..", "..", "cli.ts");
 const SIGNALS = [["SIGINT", 130], ["SIGTERM", 143]] as const;
 
 /**
@@ -26,14 +26,7 @@ async function interrupt(
   signal: Deno.Signal,
   code: number,
 ): Promise<string> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", CLI_TS, "."],
-    cwd: project,
-    env: { ...env, NO_COLOR: "1" },
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = cliCommand(["."], { cwd: project, env: { ...env, NO_COLOR: "1" } }).spawn();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error("the moment to send the signal never came")), 20_000);

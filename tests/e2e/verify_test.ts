@@ -11,7 +11,7 @@ import { currentHost } from "../../src/project/host.ts";
 import { escapePath, escapeVersion } from "../../src/module/module_path.ts";
 import { runVerify } from "../../src/engine/verify.ts";
 import { makeWritable, runGo } from "../support/go.ts";
-import { type CliRun, runGoprefetch } from "../support/goprefetch.ts";
+import { type CliRun, runCli } from "../support/cli.ts";
 import { serveProxy } from "../support/proxy_server.ts";
 import { ALPHA, makeSandbox, type Sandbox, tidySmallProject } from "../support/small_project.ts";
 
@@ -50,7 +50,7 @@ async function verifyBoth(
     await damage({ box, dir, base: join(box.gomodcache, "cache/download", ep, "@v", ev) });
     const env = box.env(proxy.url, OFFLINE);
     const go = await runGo(["mod", "verify"], { cwd: box.project, env });
-    const ours = await runGoprefetch(["verify", "."], { cwd: box.project, env });
+    const ours = await runCli(["verify", "."], { cwd: box.project, env });
     const goLines = go.stderr.split("\n").filter((l) => l !== "")
       .map((l) => l.replace(/^(\S+) (\S+): /, "$1@$2: ")).sort();
     const ourLines = ours.stderr.split("\n").filter((l) => l.startsWith("goprefetch: example"))

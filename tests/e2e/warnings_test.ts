@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import type { PrefetchReport, ReportWarning } from "../../src/engine/report.ts";
-import { makeTinySandbox, runCli, type TinySandbox } from "../support/tiny_sandbox.ts";
+import { makeTinySandbox, type TinySandbox } from "../support/tiny_sandbox.ts";
+import { runCli } from "../support/cli.ts";
 
 async function withBox(fn: (box: TinySandbox) => Promise<void>): Promise<void> {
   const box = await makeTinySandbox(3);

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runGo } from "../support/go.ts";
-import { runGoprefetch } from "../support/goprefetch.ts";
+import { runCli } from "../support/cli.ts";
 import { goModuleSource, type ModuleSpec } from "../support/modules.ts";
 import { withProxyProject } from "../support/proxy_project.ts";
 
@@ -84,7 +84,7 @@ Deno.test("workspace: every used module's go.sum and go.work.sum are fetched; go
 
     proxy.requests.length = 0;
     const cache = join(tmp, "cache");
-    const run = await runGoprefetch(["--json", "."], { cwd: join(ws, "a"), env: auto(cache) });
+    const run = await runCli(["--json", "."], { cwd: join(ws, "a"), env: auto(cache) });
     assert.equal(run.code, 0, run.stderr);
     assert.match(
       run.stderr,
@@ -108,7 +108,7 @@ Deno.test("workspace: every used module's go.sum and go.work.sum are fetched; go
     }
     const verify = await runGo(["mod", "verify"], { cwd: ws, env: auto(cache, OFFLINE) });
     assert.equal(verify.code, 0, verify.stderr);
-    const ours = await runGoprefetch(["verify"], { cwd: ws, env: auto(cache, OFFLINE) });
+    const ours = await runCli(["verify"], { cwd: ws, env: auto(cache, OFFLINE) });
     assert.equal(ours.code, 0, ours.stderr);
     assert.match(ours.stderr, /4 verified, 0 not in the cache, 0 modified/);
   });
@@ -122,7 +122,7 @@ Deno.test("workspace: GOWORK=off takes only the module's own go.sum", async () =
 
     proxy.requests.length = 0;
     const cache = join(tmp, "cache");
-    const run = await runGoprefetch(["."], {
+    const run = await runCli(["."], {
       cwd: join(ws, "a"),
       env: env(cache, { GOWORK: "off" }),
     });
@@ -160,7 +160,7 @@ Deno.test("workspace: go.sum files that disagree about a module make go fail, an
     assert.match(go.stderr, /example\.com\/y@v1\.0\.0: checksum mismatch/);
 
     proxy.requests.length = 0;
-    const run = await runGoprefetch(["."], { cwd: ws, env: auto(join(tmp, "cache")) });
+    const run = await runCli(["."], { cwd: ws, env: auto(join(tmp, "cache")) });
     assert.equal(run.code, 0, run.stderr);
     assert.match(
       run.stderr,

@@ -14,7 +14,7 @@ import {
 import { parseGoMod } from "../../src/project/go_mod.ts";
 import { cachedGoMods } from "../../src/cache/module_cache.ts";
 import { type GoRun, runGo } from "../support/go.ts";
-import { runGoprefetch } from "../support/goprefetch.ts";
+import { runCli } from "../support/cli.ts";
 import type { ModuleSpec } from "../support/modules.ts";
 import type { Fault } from "../support/proxy_server.ts";
 import { type ProxyProject, withProxyProject } from "../support/proxy_project.ts";
@@ -129,7 +129,7 @@ Deno.test("build list of a module equals go list -m all, and goprefetch makes it
     assert.deepEqual(ours(input, cacheGo), { ...go, unreadable: [] });
 
     const cacheB = join(tmp, "cache-b");
-    const run = await runGoprefetch(["--json", join(tmp, "report.json"), "."], {
+    const run = await runCli(["--json", join(tmp, "report.json"), "."], {
       cwd: project,
       env: env(cacheB),
     });
@@ -208,7 +208,7 @@ Deno.test("build list: a .info the proxy refuses (404, 410, 403, or 404 before d
     for (const [i, [status, goproxy, ids, message]] of cases.entries()) {
       refuse = { status, ids };
       const report = join(tmp, `report-${i}.json`);
-      const run = await runGoprefetch(["--json", report, "."], {
+      const run = await runCli(["--json", report, "."], {
         cwd: project,
         env: env(join(tmp, `cache-${i}`), {}, goproxy),
       });
@@ -227,7 +227,7 @@ Deno.test("build list: a .info the proxy refuses (404, 410, 403, or 404 before d
     }
     refuse = undefined;
     const report = join(tmp, "report-direct.json");
-    const direct = await runGoprefetch(["--json", report, "."], {
+    const direct = await runCli(["--json", report, "."], {
       cwd: project,
       env: env(join(tmp, "cache-0"), {}, "direct"),
     });
@@ -279,7 +279,7 @@ Deno.test("build list of a workspace equals go list -m all, go.work replacements
     assert.deepEqual(ours(input, cacheGo), { ...go, unreadable: [] });
 
     const cacheB = join(tmp, "cache-b");
-    const run = await runGoprefetch(["."], { cwd: project, env: env(cacheB, gowork) });
+    const run = await runCli(["."], { cwd: project, env: env(cacheB, gowork) });
     assert.equal(run.code, 0, run.stderr);
     const offline = await runGo(["list", "-m", "-f", LIST_FORMAT, "all"], {
       cwd: project,

@@ -230,3 +230,18 @@ export async function makeWritable(root: string): Promise<void> {
 export async function tempDir(prefix: string): Promise<string> {
   return await Deno.makeTempDir({ prefix });
 }
+
+/** Inode and modification time of every entry under `root`, to prove nothing was rewritten. */
+export async function fileIdentities(root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const walk = async (dir: string, rel: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      const path = join(dir, e.name);
+      const info = await Deno.lstat(path);
+      out.set(join(rel, e.name), `${info.ino}:${info.mtime?.getTime()}:${info.mode}`);
+      if (info.isDirectory) await walk(path, join(rel, e.name));
+    }
+  };
+  await walk(root, "");
+  return out;
+}

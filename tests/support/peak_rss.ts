@@ -7,8 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import type { CliRun } from "./goprefetch.ts";
+import { type CliRun, runCli } from "./cli.ts";
 import { canCheck } from "./platform.ts";
 
 /** A CLI run and its peak resident set size. */
@@ -17,7 +16,6 @@ export interface MeasuredRun extends CliRun {
   peakRss: number | undefined;
 }
 
-const CLI_TS = join(import.meta.dirname!, "..", "..", "cli.ts");
 const PEAK_FILE_VAR = "GOPREFETCH_TEST_PEAK_RSS_FILE";
 /**
  * Runs before cli.ts; `unload` fires on `Deno.exit`, after everything else has run. It reads
@@ -35,38 +33,31 @@ const PRELOAD = "data:text/javascript," + encodeURIComponent(
 );
 
 /**
- * Runs the goprefetch CLI (`deno run -A cli.ts args…`) in `cwd` with exactly `env`, as
- * `runGoprefetch` does, and reads its peak RSS.
+ * Runs the goprefetch CLI as {@link runCli} does, and reads its peak RSS.
  *
  * @example
  * ```ts
- * const run = await runGoprefetchMeasured(["."], { cwd, env });
+ * const run = await runCliMeasured(["."], { cwd, env });
  * assert.ok(run.peakRss < 250 * MiB);
  * ```
  */
-export async function runGoprefetchMeasured(
+export async function runCliMeasured(
   args: string[],
   opts: { cwd: string; env: Record<string, string> },
 ): Promise<MeasuredRun> {
   const peakFile = await Deno.makeTempFile({ prefix: "goprefetch-peak-rss-" });
   try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", "--preload", PRELOAD, CLI_TS, ...args],
+    const out = await runCli(args, {
       cwd: opts.cwd,
-      env: { ...opts.env, NO_COLOR: "1", [PEAK_FILE_VAR]: peakFile },
-      clearEnv: true,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const decoder = new TextDecoder();
-    const stderr = decoder.decode(out.stderr);
+      env: { ...opts.env, [PEAK_FILE_VAR]: peakFile },
+      flags: ["-A", "--preload", PRELOAD],
+    });
     const written = await Deno.readTextFile(peakFile);
     const peakRss = written === "" ? undefined : Number(written);
     if (Deno.build.os === "linux" && !(peakRss! > 0)) {
-      throw new Error(`no peak RSS measured (exit ${out.code}):\n${stderr}`);
+      throw new Error(`no peak RSS measured (exit ${out.code}):\n${out.stderr}`);
     }
-    return { code: out.code, stdout: decoder.decode(out.stdout), stderr, peakRss };
+    return { ...out, peakRss };
   } finally {
     await Deno.remove(peakFile);
   }

@@ -1,15 +1,12 @@
 /**
  * A sandbox for command-line tests that need no go command: a few tiny modules served by a
- * local proxy, a project whose go.sum is computed here, and a runner for the CLI with chosen
- * Deno flags, optionally under a pseudo-terminal (`script`; see `platform.ts`).
+ * local proxy, and a project whose go.sum is computed here (run the CLI on it with `cli.ts`).
  *
  * @module
  */
 import { join } from "node:path";
 import { goEnv, makeWritable, tempDir } from "./go.ts";
 import { type ModuleSpec, writeProxyTree } from "./modules.ts";
-import type { CliRun } from "./goprefetch.ts";
-import { ptyCommand } from "./platform.ts";
 import { type Fault, type ProxyServer, serveProxy } from "./proxy_server.ts";
 import { tinyModules, writeTinyProject } from "./tiny_project.ts";
 
@@ -88,51 +85,4 @@ export async function makeTinySandbox(
       await Deno.remove(tmp, { recursive: true });
     },
   };
-}
-
-const CLI_TS = join(import.meta.dirname!, "..", "..", "cli.ts");
-
-/**
- * Runs `deno run <flags> cli.ts args…` in `cwd` with exactly `env` (default flags: `-A`), or
- * `entry` instead of cli.ts. With `pty`, the CLI runs under `script` (`ptyCommand`), so its
- * standard streams are a pseudo-terminal (`columns` wide, set with `stty`, else the pty's
- * default), and `stdout` holds everything it wrote to either.
- *
- * @example
- * ```ts
- * const r = await runCli(["."], { cwd, env, flags: ["--allow-read", "--allow-env"] });
- * ```
- */
-export async function runCli(
-  args: string[],
-  opts: {
-    cwd: string;
-    env: Record<string, string>;
-    flags?: string[];
-    pty?: boolean;
-    entry?: string;
-    columns?: number;
-  },
-): Promise<CliRun> {
-  const entry = opts.entry ?? CLI_TS;
-  const command = [Deno.execPath(), "run", "--quiet", ...opts.flags ?? ["-A"], entry, ...args];
-  const size = opts.columns === undefined ? "" : `stty cols ${opts.columns} rows 24 && `;
-  const [program, ...rest] = opts.pty
-    ? ptyCommand(size + command.map(shellQuote).join(" "))
-    : command;
-  const out = await new Deno.Command(program, {
-    args: rest,
-    cwd: opts.cwd,
-    env: opts.env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
-
-function shellQuote(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
