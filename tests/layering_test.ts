@@ -56,7 +56,7 @@ function sourceFiles(): string[] {
   return files.sort();
 }
 
-Deno.test("layering: src/ is the known folders, each flat, with no file at its top", () => {
+Deno.test("layering: src/ is the known folders, each flat, with a README naming its files", () => {
   const entries = [...Deno.readDirSync(join(ROOT, "src"))];
   assert.deepEqual(entries.filter((e) => !e.isDirectory).map((e) => e.name), []);
   assert.deepEqual(entries.map((e) => e.name).sort(), [...LAYERS].sort());
@@ -67,6 +67,10 @@ Deno.test("layering: src/ is the known folders, each flat, with no file at its t
   for (const layer of LAYERS) {
     const readme = Deno.readTextFileSync(join(ROOT, "src", layer, "README.md"));
     assert.match(readme, new RegExp(`^# src/${layer}/\\n\\n\\S`), `src/${layer}/README.md`);
+    for (const f of Deno.readDirSync(join(ROOT, "src", layer))) {
+      if (!f.name.endsWith(".ts")) continue;
+      assert.ok(readme.includes(`\`${f.name}\``), `src/${layer}/README.md does not name ${f.name}`);
+    }
   }
 });
 

@@ -8,34 +8,24 @@
 import { ModuleError } from "../module/module_error.ts";
 import type { InstallJob, InstallResult } from "./installer.ts";
 
-/** An install that failed in a worker; `kind` is the original error's name. */
+/** An install that failed in a worker, about the job's module. */
 export class InstallError extends ModuleError {
   override name = "InstallError";
-  /** The original error's class name, such as `ChecksumMismatchError` or `ZipRuleError`. */
-  readonly kind: string;
-  /** The zip rule broken, for `ZipRuleError`. */
-  readonly rule?: string;
-  /** The h1 the zip has, for `ChecksumMismatchError`. */
+  /** The h1 the zip has, for a checksum mismatch. */
   readonly got?: string;
 
-  /** Creates the error about `job`'s module; `fields` are the original error's typed ones. */
+  /** Creates the error about `job`'s module from what the worker reported. */
   constructor(job: InstallJob, failure: WorkerFailure) {
     super(job.path, job.version, failure.detail);
-    this.kind = failure.name;
-    this.rule = failure.rule;
     this.got = failure.got;
   }
 }
 
 /** How an install failed, as a worker reports it: plain data, with the module left out. */
 export interface WorkerFailure {
-  /** The error's class name. */
-  name: string;
   /** What went wrong, without the module's name. */
   detail: string;
-  /** The zip rule broken, for `ZipRuleError`. */
-  rule?: string;
-  /** The h1 the zip has, for `ChecksumMismatchError`. */
+  /** The h1 the zip has, for a checksum mismatch. */
   got?: string;
 }
 
@@ -99,12 +89,7 @@ export class InstallPool {
       for (const [id, p] of this.#running) {
         if (p.worker !== worker) continue;
         this.#running.delete(id);
-        p.reject(
-          new InstallError(p.job, {
-            name: "WorkerError",
-            detail: `Install worker crashed: ${e.message}`,
-          }),
-        );
+        p.reject(new InstallError(p.job, { detail: `Install worker crashed: ${e.message}` }));
       }
     };
     this.#workers.push(worker);

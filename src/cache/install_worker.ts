@@ -14,9 +14,8 @@ self.onmessage = async (e: MessageEvent<{ id: number; job: InstallJob }>) => {
   try {
     self.postMessage({ id, result: await installModule(job) });
   } catch (err) {
-    const { name, rule, got } = err as Error & { rule?: string; got?: string };
-    const { detail } = ModuleError.of(job.path, job.version, err);
-    const error: WorkerFailure = { name, detail, rule, got };
+    const { got } = err as Error & { got?: string };
+    const error: WorkerFailure = { detail: ModuleError.of(job.path, job.version, err).detail, got };
     self.postMessage({ id, error });
   } finally {
     // The zip was transferred here and is on disk now, or failed: detaching frees its memory

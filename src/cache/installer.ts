@@ -21,7 +21,6 @@ import {
   fileSource,
   readCentralDirectory,
   type ZipEntry,
-  ZipFormatError,
   type ZipSource,
 } from "../zip/zip_reader.ts";
 import { checkZipEntries, type PlannedEntry } from "../zip/zip_rules.ts";
@@ -83,7 +82,8 @@ export class ChecksumMismatchError extends ModuleError {
 
 /**
  * Installs `job` into the cache. On any failure the extracted tree and `.partial` are
- * removed, so nothing is left that go would trust. A cached zip whose tree is in place is
+ * removed, so nothing is left that go would trust; the error says what went wrong, and the
+ * worker (install_worker.ts) names the module. A cached zip whose tree is in place is
  * only hashed, and nothing but `.ziphash` is written.
  */
 export async function installModule(job: InstallJob): Promise<InstallResult> {
@@ -128,8 +128,6 @@ export async function installModule(job: InstallJob): Promise<InstallResult> {
     await Deno.remove(partial);
     if (!job.modcacherw) makeDirsReadOnly(dirs, job.umask);
     return result;
-  } catch (e) {
-    throw e instanceof ZipFormatError ? ModuleError.of(job.path, job.version, e) : e;
   } finally {
     file?.close();
   }

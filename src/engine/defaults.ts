@@ -31,7 +31,10 @@ export const DEFAULTS: Defaults = {
   memoryBudget: 8 * 1024 * 1024,
 };
 
-/** The settings the pipeline and the toolchain step share, defaults applied once. */
+/**
+ * A run's settings, defaults applied once: the pipeline takes them all, the toolchain step its
+ * dry run and signal (its requests go through the pipeline's client).
+ */
 export interface RunSettings {
   /** Retries of a transient failure per request. */
   retries: number;

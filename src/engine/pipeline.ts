@@ -52,13 +52,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
   const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
   const client = newClient(opts);
   const pool = new InstallPool(opts.workers);
-  const toolchain = opts.toolchain && prefetchToolchain({
-    ...opts.toolchain,
-    client,
-    pool,
-    dryRun: opts.dryRun,
-    signal: opts.signal,
-  });
+  let toolchain: Promise<ModuleRecord> | undefined;
   const ctx: Context = {
     opts,
     client,
@@ -79,8 +73,16 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
   let error: UnreachableError | undefined;
   const goMods = new Countdown(opts.modules.length);
   const turns = new Turns(opts.modules.length);
-  opts.onProgress?.({ type: "plan", total: opts.modules.length });
   try {
+    toolchain = opts.toolchain &&
+      prefetchToolchain({
+        ...opts.toolchain,
+        client,
+        pool,
+        dryRun: opts.dryRun,
+        signal: opts.signal,
+      });
+    opts.onProgress?.({ type: "plan", total: opts.modules.length });
     const infos = goMods.done.then(() => completeBuildList(ctx));
     const modules = await Promise.all(opts.modules.map(async (m, i) => {
       const record = await processModule(ctx, m, goMods.once(), turns.of(i));
@@ -89,21 +91,33 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       return record;
     }));
     const { buildList, warnings } = await infos;
-    for (const e of client.unreachable()) {
-      if (error?.origin !== e.origin) {
-        warnings.push({
-          kind: "other",
-          message: `${e.message}; GOPROXY went past it to the next proxy`,
-        });
-      }
-    }
-    const result: PipelineResult = { modules, buildList, warnings, toolchain: await toolchain };
+    const toolchainRecord = await toolchain;
+    warnings.push(...wentPast(client, error, toolchainRecord));
+    const result: PipelineResult = { modules, buildList, warnings, toolchain: toolchainRecord };
     return error ? { ...result, error: error.message } : result;
   } finally {
     await toolchain;
     pool.close();
     client.close();
   }
+}
+
+/**
+ * A warning for each proxy that could not be reached but that GOPROXY went past (`|`): not the
+ * one that ended the run, nor one the toolchain failed on (its record says so).
+ */
+function wentPast(
+  client: ProxyClient,
+  error: UnreachableError | undefined,
+  toolchain: ModuleRecord | undefined,
+): ReportWarning[] {
+  return client.unreachable()
+    .filter((e) => e.origin !== error?.origin)
+    .filter((e) => !toolchain?.error?.endsWith(`${e.reason}; ${e.hint}`))
+    .map((e) => ({
+      kind: "other",
+      message: `${e.message}; GOPROXY went past it to the next proxy`,
+    }));
 }
 
 /**

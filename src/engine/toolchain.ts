@@ -164,17 +164,19 @@ export interface ToolchainOptions extends Pick<RunSettings, "dryRun" | "signal">
  *   gonosumdb: "",
  *   goproxy: "https://proxy.golang.org,direct",
  *   proxies: parseProxyList("https://proxy.golang.org,direct", ""),
- *   umask: 0o022, retries: 4, stallTimeoutMs: 30_000, requestTimeoutMs: 600_000,
- *   memoryBudget: 32 << 20, dryRun: false,
+ *   umask: 0o022,
+ *   dryRun: false,
+ *   client, // the run's ProxyClient
+ *   pool, // the run's InstallPool
  * });
  * ```
  */
 export async function prefetchToolchain(opts: ToolchainOptions): Promise<ModuleRecord> {
   const keeper = new RecordKeeper(TOOLCHAIN_MODULE, opts.version, true, ["zip"]);
-  const p = modulePaths(opts.root, TOOLCHAIN_MODULE, opts.version);
-  const cached = await isDirComplete(p);
-  if (opts.dryRun) return keeper.finish(cached ? "cached" : "planned");
   try {
+    const p = modulePaths(opts.root, TOOLCHAIN_MODULE, opts.version);
+    const cached = await isDirComplete(p);
+    if (opts.dryRun) return keeper.finish(cached ? "cached" : "planned");
     if (cached) await verifyCached(opts, p);
     else await install(opts, p, keeper.record);
     return keeper.finish(cached ? "cached" : "fetched");

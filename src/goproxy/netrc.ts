@@ -171,7 +171,7 @@ export function netrcAuthorization(entries: NetrcEntry[]): (url: string) => stri
 }
 
 /** A Basic `Authorization` value, the user and password encoded as UTF-8. */
-export function basicAuthorization(user: string, password: string): string {
+function basicAuthorization(user: string, password: string): string {
   const bytes = new TextEncoder().encode(`${user}:${password}`);
   return "Basic " + btoa(String.fromCharCode(...bytes));
 }

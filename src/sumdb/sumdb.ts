@@ -120,8 +120,8 @@ export interface LookupOptions {
  * tree head are written to go's sumdb state, so a later lookup (by goprefetch or go) needs no
  * network; one go has cached already is answered from the cache.
  *
- * @throws {SumDbError} naming the module when the lookup fails, cannot be trusted, or the
- * record has no hash for the zip.
+ * @throws {SumDbError} naming the database when the lookup fails, cannot be trusted, or the
+ * record has no hash for the zip (the caller names the module).
  * @example
  * ```ts
  * const hashes = await lookupSumDb("golang.org/toolchain", "v0.0.1-go1.22.3.linux-amd64", {

@@ -46,24 +46,22 @@ export function tempName(file: string): string {
   return `${file}${Math.floor(Math.random() * 1e9)}.tmp`;
 }
 
-/** Reads `file` from its current offset to its end. */
-export async function readAll(file: Deno.FsFile): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const buf = new Uint8Array(64 * 1024);
-    const n = await file.read(buf);
-    if (n === null) break;
-    chunks.push(buf.subarray(0, n));
-    size += n;
+/**
+ * Reads a file just opened to its end, into a buffer of the size it has (these are small:
+ * version lists, `.ziphash`, sumdb notes and tiles), grown should it grow meanwhile.
+ */
+async function readAll(file: Deno.FsFile): Promise<Uint8Array> {
+  let buf = new Uint8Array((await file.stat()).size + 1);
+  for (let n = 0;;) {
+    if (n === buf.length) {
+      const grown = new Uint8Array(buf.length * 2);
+      grown.set(buf);
+      buf = grown;
+    }
+    const got = await file.read(buf.subarray(n));
+    if (got === null) return buf.subarray(0, n);
+    n += got;
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 /** Reads `path` under a shared lock, as go's `lockedfile.Read` does. */

@@ -215,6 +215,28 @@ Deno.test("a go.mod toolchain line newer than the local go fetches it under GOTO
   });
 });
 
+Deno.test("a module that fails stops the run but not the toolchain, which shares its client and pool", async () => {
+  await withProject("auto", async ({ project, gomodcache, env }) => {
+    const goMod = `h1:${"A".repeat(43)}=`;
+    await Deno.writeTextFile(join(project, "go.sum"), `example.com/gone v1.0.0/go.mod ${goMod}\n`);
+    const events: string[] = [];
+    const report = await runPrefetch({
+      concurrency: 1,
+      onProgress: (e) => e.type === "module" && events.push(`${e.record.path} ${e.record.status}`),
+    }, testHost(env, project));
+    assert.deepEqual(report.modules.map((m) => [m.path, m.status]), [
+      ["example.com/gone", "failed"],
+      ["golang.org/toolchain", "fetched"],
+    ]);
+    assert.match(
+      report.modules[0].error!,
+      /^example\.com\/gone@v1\.0\.0: http:\/\/127\.0\.0\.1:\d+: 404/,
+    );
+    assert.deepEqual(events, ["example.com/gone failed", "golang.org/toolchain fetched"]);
+    assert.equal(await mode(join(toolchainDir(gomodcache), "bin/go")), 0o555);
+  });
+});
+
 Deno.test("GOTOOLCHAIN=local fetches no toolchain", async () => {
   await withProject("local", async ({ project, gomodcache, env }) => {
     const report = await runPrefetch({}, testHost(env, project));
