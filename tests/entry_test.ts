@@ -3,12 +3,12 @@
  * (`deno run jsr:@goprefetch/cli` runs the package's "." export); a program that imports
  * mod.ts as a library does not load the command line's code.
  */
+import { makeTinySandbox } from "./support/sandbox.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { VERSION } from "../mod.ts";
 import { listFiles } from "./support/small_project.ts";
-import { makeTinySandbox } from "./support/tiny_sandbox.ts";
 import { runCli } from "./support/cli.ts";
 
 const ROOT = join(import.meta.dirname!, "..");

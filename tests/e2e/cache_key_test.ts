@@ -3,11 +3,11 @@
  * whatever the order of the lines, different when a module or hash changes, and when the Go
  * toolchain a prefetch fetches changes; fetches nothing.
  */
+import { makeTinySandbox, type TinySandbox } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cacheKey, cacheKeyOf, parseGoSum, type PrefetchReport } from "../../mod.ts";
 import { listFiles } from "../support/small_project.ts";
-import { makeTinySandbox, type TinySandbox } from "../support/tiny_sandbox.ts";
 import { runCli } from "../support/cli.ts";
 
 async function withBox(fn: (box: TinySandbox) => Promise<void>): Promise<void> {

@@ -3,13 +3,13 @@
  * that `go mod download` filled: from the same state, goprefetch must end with the tree that
  * `GOPROXY=off go mod download` ends with, and make no request.
  */
+import { makeTinySandbox } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type ModulePaths, modulePaths } from "../../src/cache/module_cache.ts";
 import { removeTree } from "../../src/util/files.ts";
 import { diffTrees, makeWritable, runGo, snapshotTree } from "../support/go.ts";
 import { fileIdentities } from "../support/go.ts";
-import { makeTinySandbox } from "../support/tiny_sandbox.ts";
 import { runCli } from "../support/cli.ts";
 
 const WRONG_H1 = `h1:${"A".repeat(43)}=`;

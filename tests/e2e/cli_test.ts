@@ -3,6 +3,7 @@
  * projects and flags, go.sum warnings, vendor mode, dry runs, verbosity, -modcacherw, and the
  * parts of the go environment it resolves itself (GOMODCACHE, GOENV).
  */
+import { makeSandbox, type Sandbox } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import process from "node:process";
@@ -14,9 +15,7 @@ import { type ProxyServer, serveProxy } from "../support/proxy_server.ts";
 import {
   completeModule,
   listFiles,
-  makeSandbox,
   moduleFiles,
-  type Sandbox,
   SMALL_MODULES,
   tidySmallProject,
 } from "../support/small_project.ts";

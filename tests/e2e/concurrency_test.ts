@@ -3,6 +3,7 @@
  * all succeed and leave the cache go mod download leaves, and the per-version flock
  * excludes go both ways (go waits for goprefetch's lock, goprefetch for go's).
  */
+import { withProxyProject } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { isDirComplete, lockVersion, modulePaths } from "../../src/cache/module_cache.ts";
@@ -11,7 +12,6 @@ import { escapePath, escapeVersion } from "../../src/module/module_path.ts";
 import { type FaultProxy, serveFaultProxy } from "../support/fault_proxy.ts";
 import { diffTrees, type GoRun, runGo, snapshotTree, type TreeEntry } from "../support/go.ts";
 import { cliCommand, runCli } from "../support/cli.ts";
-import { withProxyProject } from "../support/proxy_project.ts";
 import type { ModuleSpec } from "../support/modules.ts";
 import { tinyModules, writeTinyProject } from "../support/tiny_project.ts";
 

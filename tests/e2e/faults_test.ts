@@ -6,6 +6,7 @@
  * that outlasts --retries) fail exactly their modules. The go command, against a clean proxy,
  * is the oracle for what the cache must hold.
  */
+import { withProxyProject } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { escapePath, escapeVersion } from "../../src/module/module_path.ts";
@@ -14,7 +15,6 @@ import { diffTrees, runGo, snapshotTree, tempDir, type TreeEntry } from "../supp
 import { type CliRun, runCli } from "../support/cli.ts";
 import { testHost } from "../support/host.ts";
 import type { ModuleSpec } from "../support/modules.ts";
-import { withProxyProject } from "../support/proxy_project.ts";
 import {
   BENIGN_FAULTS,
   type FaultLogEntry,

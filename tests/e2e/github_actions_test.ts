@@ -3,13 +3,13 @@
  * `::error::` commands escaped by the workflow-command rules, and the composite action's
  * script run as the runner would run it.
  */
+import { makeTinySandbox, type TinySandbox } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { errorCommands, stepSummary } from "../../src/cli/github_actions.ts";
 import type { ModuleRecord, PrefetchReport } from "../../src/engine/report.ts";
 import { totalsOf } from "../../src/engine/report.ts";
 import { DEFAULTS } from "../../src/engine/defaults.ts";
-import { makeTinySandbox, type TinySandbox } from "../support/tiny_sandbox.ts";
 import { runCli } from "../support/cli.ts";
 
 const ACTION_YML = join(import.meta.dirname!, "..", "..", "action.yml");

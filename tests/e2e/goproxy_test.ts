@@ -4,6 +4,7 @@
  * redirect to a host the Deno permissions leave out, a temp file that cannot be written, and
  * the mode of a zip streamed to its temp file, against go under another umask.
  */
+import { makeTinySandbox, withProxyProject, withStandardProject } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LocalError, ProxyClient } from "../../src/goproxy/goproxy.ts";
@@ -13,10 +14,8 @@ import { MemoryBudget } from "../../src/util/semaphore.ts";
 import { diffTrees, goEnv, makeWritable, runGo, snapshotTree, tempDir } from "../support/go.ts";
 import { CLI_TS, cliArgv, runCli } from "../support/cli.ts";
 import { BUILD_LIST_ONLY_INFO, type ModuleSpec, writeProxyTree } from "../support/modules.ts";
-import { withProxyProject, withStandardProject } from "../support/proxy_project.ts";
 import { canCheck, needing } from "../support/platform.ts";
 import { type Fault, serveProxy } from "../support/proxy_server.ts";
-import { makeTinySandbox } from "../support/tiny_sandbox.ts";
 import { tinyModules, writeTinyProject } from "../support/tiny_project.ts";
 import { makeTestCertificates, type TestCertificates } from "../support/tls.ts";
 

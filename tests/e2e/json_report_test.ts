@@ -4,13 +4,13 @@
  * on usage and setup errors; the library returns the same structure; and each way of naming
  * the target (`--json`, `--json=-`, `--json=FILE`, `--json FILE.json`) in every command.
  */
+import { makeTinySandbox, type TinySandbox } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { prefetch, type VerifyReport, VERSION } from "../../mod.ts";
 import { jsonArgs } from "../../src/cli/args.ts";
 import type { ModuleRecord, PrefetchReport } from "../../src/engine/report.ts";
 import { escapePath } from "../../src/module/module_path.ts";
-import { makeTinySandbox, type TinySandbox } from "../support/tiny_sandbox.ts";
 import { runCli } from "../support/cli.ts";
 
 const STATUSES = ["fetched", "cached", "private", "direct", "failed", "cancelled", "planned"];

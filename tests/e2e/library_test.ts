@@ -3,6 +3,7 @@
  * progress events, the spill path where no zip body fits in memory, and stopping a run with
  * an AbortSignal.
  */
+import { withProxyProject, withStandardProject } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import { testHost } from "../support/host.ts";
 import { join } from "node:path";
@@ -10,7 +11,6 @@ import { runPrefetch } from "../../src/engine/prefetch.ts";
 import type { ProgressEvent } from "../../src/engine/report.ts";
 import { diffTrees, runGo, snapshotTree } from "../support/go.ts";
 import { BUILD_LIST_ONLY_INFO } from "../support/modules.ts";
-import { withProxyProject, withStandardProject } from "../support/proxy_project.ts";
 import type { Fault } from "../support/proxy_server.ts";
 import { tinyModules, writeTinyProject } from "../support/tiny_project.ts";
 

@@ -5,6 +5,7 @@
  * connections, whose certificate is not trusted or whose port Deno blocks ends the run with one
  * line naming the proxy and the cause, soon, and without retrying what cannot succeed.
  */
+import { makeTinySandbox, type TinySandbox } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { join } from "node:path";
@@ -12,7 +13,6 @@ import type { PrefetchReport } from "../../src/engine/report.ts";
 import { countConnections, serveHttp1Tls } from "../support/connection_counter.ts";
 import { needing } from "../support/platform.ts";
 import { serveProxy } from "../support/proxy_server.ts";
-import { makeTinySandbox, type TinySandbox } from "../support/tiny_sandbox.ts";
 import { MOD_TS, runCli } from "../support/cli.ts";
 import { makeTestCertificates } from "../support/tls.ts";
 

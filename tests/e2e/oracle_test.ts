@@ -3,13 +3,13 @@
  * local proxy, and the two must be the same tree; then the go command, offline, must
  * accept cache B without changing a file.
  */
+import { withStandardProject } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { diffTrees, runGo, snapshotTree } from "../support/go.ts";
 import { runCli } from "../support/cli.ts";
 import { fileIdentities } from "../support/go.ts";
 import { BUILD_LIST_ONLY_INFO } from "../support/modules.ts";
-import { withStandardProject } from "../support/proxy_project.ts";
 
 const notLock = (rel: string) => rel.endsWith(".lock");
 const OFFLINE = { GOPROXY: "off", GODEBUG: "cmdgonetlimit=0" };

@@ -5,6 +5,7 @@
  * `-v` and `-q`, colour, dry runs, interrupted runs and the failure that stops a run; first
  * with a fake clock and terminal, then under a real pseudo-terminal.
  */
+import { makeTinySandbox, type TinySandbox } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { prefetch } from "../../mod.ts";
@@ -19,7 +20,6 @@ import {
 import type { ModuleRecord, PrefetchReport } from "../../src/engine/report.ts";
 import { totalsOf } from "../../src/engine/report.ts";
 import { needing } from "../support/platform.ts";
-import { makeTinySandbox, type TinySandbox } from "../support/tiny_sandbox.ts";
 import { cliCommand, runCli } from "../support/cli.ts";
 
 const MiB = 1024 * 1024;

@@ -4,6 +4,7 @@
  * never a prompt, even on a terminal. A GOPROXY that only $GOROOT/go.env would set says why
  * it is missing.
  */
+import { makeTinySandbox, type TinySandbox } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { prefetch } from "../../mod.ts";
@@ -13,7 +14,6 @@ import { SetupError } from "../../src/engine/setup.ts";
 import { missingPermission, permissionErrorMessage } from "../../src/cli/permissions.ts";
 import { canCheck } from "../support/platform.ts";
 import { listFiles } from "../support/small_project.ts";
-import { makeTinySandbox, type TinySandbox } from "../support/tiny_sandbox.ts";
 import { runCli } from "../support/cli.ts";
 
 /** goprefetch's sources, which its Web Workers load. */

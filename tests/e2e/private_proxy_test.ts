@@ -4,18 +4,13 @@
  * credentials, given by .netrc (go 1.24+ matching, GOAUTH) or in the proxy URL; GONOPROXY and
  * GONOSUMDB decided as go decides; and credentials absent from every output.
  */
+import { makeSandbox, type Sandbox } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { diffTrees, runGo, snapshotTree } from "../support/go.ts";
 import { runCli } from "../support/cli.ts";
 import { type Fault, type ProxyServer, serveProxy } from "../support/proxy_server.ts";
-import {
-  ALPHA,
-  makeSandbox,
-  type Sandbox,
-  SMALL_MODULES,
-  tidySmallProject,
-} from "../support/small_project.ts";
+import { ALPHA, SMALL_MODULES, tidySmallProject } from "../support/small_project.ts";
 import { makeTestCertificates } from "../support/tls.ts";
 
 const PROJECT = await tidySmallProject();

@@ -3,6 +3,7 @@
  * fallback on `,` and `|`, `off` and `direct`, --proxy, GOPRIVATE/GONOPROXY, `file://`,
  * case escapes on the wire, checksum mismatches and redirects.
  */
+import { makeSandbox, type Sandbox } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { escapePath, escapeVersion } from "../../src/module/module_path.ts";
@@ -13,9 +14,7 @@ import { type Fault, type ProxyServer, serveProxy } from "../support/proxy_serve
 import {
   ALPHA,
   completeModule,
-  makeSandbox,
   moduleFiles,
-  type Sandbox,
   SMALL_MODULES,
   tidySmallProject,
 } from "../support/small_project.ts";

@@ -4,11 +4,11 @@
  * while a zip's response headers are held back, while a zip body is half spilled to its temp
  * file, and while a zip is being extracted.
  */
+import { withProxyProject, withStandardProject } from "../support/sandbox.ts";
 import { cliCommand } from "../support/cli.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runGo } from "../support/go.ts";
-import { withProxyProject, withStandardProject } from "../support/proxy_project.ts";
 import type { Fault } from "../support/proxy_server.ts";
 import { completeModule, moduleFiles } from "../support/small_project.ts";
 import { tinyModules, writeTinyProject } from "../support/tiny_project.ts";

@@ -5,6 +5,7 @@
  * `path version`); a module not downloaded is not an error; and what go checks only at build
  * time (.ziphash and .mod against go.sum) is reported too.
  */
+import { makeSandbox, type Sandbox } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { currentHost } from "../../src/project/host.ts";
@@ -13,7 +14,7 @@ import { runVerify } from "../../src/engine/verify.ts";
 import { makeWritable, runGo } from "../support/go.ts";
 import { type CliRun, runCli } from "../support/cli.ts";
 import { serveProxy } from "../support/proxy_server.ts";
-import { ALPHA, makeSandbox, type Sandbox, tidySmallProject } from "../support/small_project.ts";
+import { ALPHA, tidySmallProject } from "../support/small_project.ts";
 
 const PROJECT = await tidySmallProject();
 const OFFLINE = { GOPROXY: "off", GODEBUG: "cmdgonetlimit=0" };

@@ -4,9 +4,9 @@
  * JSON report (`warnings` and the structured `warningDetails`), with the exit code unchanged.
  * A normal run, and a rerun on a full cache, give none.
  */
+import { makeTinySandbox, type TinySandbox } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import type { PrefetchReport, ReportWarning } from "../../src/engine/report.ts";
-import { makeTinySandbox, type TinySandbox } from "../support/tiny_sandbox.ts";
 import { runCli } from "../support/cli.ts";
 
 async function withBox(fn: (box: TinySandbox) => Promise<void>): Promise<void> {

@@ -4,12 +4,12 @@
  * goprefetch, the go command builds every module offline; GOWORK=off narrows the run to one
  * module's go.sum.
  */
+import { withProxyProject } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runGo } from "../support/go.ts";
 import { runCli } from "../support/cli.ts";
 import { goModuleSource, type ModuleSpec } from "../support/modules.ts";
-import { withProxyProject } from "../support/proxy_project.ts";
 
 const OFFLINE = { GOPROXY: "off", GODEBUG: "cmdgonetlimit=0" };
 

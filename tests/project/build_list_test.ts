@@ -4,6 +4,7 @@
  * must list exactly what `go list -m all` lists, and after a run `GOPROXY=off go list -m all`
  * must succeed.
  */
+import { type ProxyProject, withProxyProject } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
@@ -17,7 +18,6 @@ import { type GoRun, runGo } from "../support/go.ts";
 import { runCli } from "../support/cli.ts";
 import type { ModuleSpec } from "../support/modules.ts";
 import type { Fault } from "../support/proxy_server.ts";
-import { type ProxyProject, withProxyProject } from "../support/proxy_project.ts";
 
 const P = "example.com/bl/";
 

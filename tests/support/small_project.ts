@@ -1,7 +1,7 @@
 /**
- * A small Go project for fast end-to-end tests: three tiny modules published in a GOPROXY
- * tree, a main module requiring them with the go.sum `go mod tidy` writes, a sandbox directory
- * per test, and probes of what the cache holds for one module version.
+ * A small Go project for fast end-to-end tests: three tiny modules for a GOPROXY tree, a main
+ * module requiring them with the go.sum `go mod tidy` writes (build its sandbox with
+ * `makeSandbox` of sandbox.ts), and probes of what the cache holds for one module version.
  *
  * @module
  */
@@ -60,70 +60,6 @@ export async function tidySmallProject(): Promise<ProjectFiles> {
     await makeWritable(tmp);
     await Deno.remove(tmp, { recursive: true });
   }
-}
-
-/** One test's directories: a home, a proxy tree of {@linkcode SMALL_MODULES} and a project. */
-export interface Sandbox {
-  /** The temporary directory holding everything else. */
-  tmp: string;
-  /** HOME (and GOPATH, GOCACHE, Deno's cache) for the processes the test runs. */
-  home: string;
-  /** The GOPROXY tree of {@linkcode SMALL_MODULES}. */
-  proxyRoot: string;
-  /** The main module's directory. */
-  project: string;
-  /** The default GOMODCACHE, `<tmp>/modcache` (not created). */
-  gomodcache: string;
-  /** The environment {@linkcode goEnv} gives for `goproxy`, with `gomodcache` as cache. */
-  env(goproxy: string, extra?: Record<string, string>): Record<string, string>;
-  /** Removes the sandbox, read-only trees included. */
-  remove(): Promise<void>;
-}
-
-/**
- * Creates a sandbox with the proxy tree written and `files` written into the project
- * directory (a file whose content is `null` is left out).
- *
- * @example
- * ```ts
- * const box = await makeSandbox(PROJECT);
- * try {
- *   // ...
- * } finally {
- *   await box.remove();
- * }
- * ```
- */
-export async function makeSandbox(
-  files: Record<string, string | null>,
-  modules: ModuleSpec[] = SMALL_MODULES,
-): Promise<Sandbox> {
-  const tmp = await tempDir("goprefetch-e2e-");
-  const home = join(tmp, "home");
-  const proxyRoot = join(tmp, "proxy");
-  const project = join(tmp, "project");
-  const gomodcache = join(tmp, "modcache");
-  await Deno.mkdir(home);
-  await Deno.mkdir(project);
-  await writeProxyTree(proxyRoot, modules);
-  for (const [name, text] of Object.entries(files)) {
-    if (text === null) continue;
-    const file = join(project, name);
-    await Deno.mkdir(join(file, ".."), { recursive: true });
-    await Deno.writeTextFile(file, text);
-  }
-  return {
-    tmp,
-    home,
-    proxyRoot,
-    project,
-    gomodcache,
-    env: (goproxy, extra = {}) => goEnv({ home, gomodcache, goproxy, extra }),
-    remove: async () => {
-      await makeWritable(tmp);
-      await Deno.remove(tmp, { recursive: true });
-    },
-  };
 }
 
 /** What the cache holds for one module version: which of go's files exist. */
