@@ -24,7 +24,14 @@ import { ByteBody } from "./byte_body.ts";
 import { userinfoAuthorization } from "./netrc.ts";
 import { writeAll } from "../util/files.ts";
 import { escapePath, escapeVersion } from "../module/module_path.ts";
-import { defaultPort, firstKind, hostPort, type ProxyEntry, redactUrl } from "./proxy_list.ts";
+import {
+  defaultPort,
+  firstKind,
+  hostPort,
+  type ProxyEntry,
+  redactUrl,
+  tryProxies,
+} from "./proxy_list.ts";
 import { type MemoryBudget, Semaphore } from "../util/semaphore.ts";
 import { MAX_ZIP_FILE } from "../zip/zip_rules.ts";
 
@@ -267,20 +274,8 @@ export class ProxyClient {
   ): Promise<Fetched<T>> {
     const rel = `${escapePath(path)}/@v/${escapeVersion(version)}.${ext}`;
     let retries = 0;
-    let best: Error | undefined;
-    let bestRank = -1;
-    const remember = (e: Error, rank: number) => {
-      if (rank > bestRank) [best, bestRank] = [e, rank];
-    };
-    for (const entry of this.#opts.entries) {
-      if (entry.kind !== "url") {
-        if (entry.kind === "noproxy") continue;
-        if (entry.kind === "off") {
-          remember(endOfList("off"), 0);
-          break;
-        }
-        throw endOfList("direct");
-      }
+    const attempt = async (entry: ProxyEntry): Promise<Fetched<T>> => {
+      if (entry.kind !== "url") throw endOfList(entry.kind === "off" ? "off" : "direct");
       const base = redactUrl(entry.url);
       try {
         const r = entry.url.startsWith("file:")
@@ -288,23 +283,25 @@ export class ProxyClient {
           : await this.#getWithRetries(entry, rel, read, call);
         return { body: r.body, proxy: base, retries: retries + r.retries };
       } catch (e) {
-        if (call.signal.aborted) throw e;
-        if (e instanceof LocalError) throw e;
+        if (call.signal.aborted || e instanceof LocalError) throw e;
         const err = e as Error & { retries?: number };
         retries += err.retries ?? 0;
-        const notExist = err instanceof NotExistError;
-        remember(
-          err instanceof UnreachableError
-            ? new UnreachableError(err.origin, err.reason, err.hint, base)
-            : new (notExist ? NotExistError : ProxyError)(`${base}: ${err.message}`, {
-              transient: false,
-            }),
-          notExist ? 0 : 1,
-        );
-        if (!entry.fallBackOnError && !notExist) break;
+        if (err instanceof UnreachableError) {
+          throw new UnreachableError(err.origin, err.reason, err.hint, base);
+        }
+        const Kind = err instanceof NotExistError ? NotExistError : ProxyError;
+        throw new Kind(`${base}: ${err.message}`, { transient: false });
       }
+    };
+    const entries = this.#opts.entries.filter((e) => e.kind !== "noproxy");
+    try {
+      return await tryProxies(entries, attempt, {
+        notFound: (e) => e instanceof NotExistError,
+        fatal: (e) => call.signal.aborted || e instanceof LocalError,
+      });
+    } catch (e) {
+      throw e ?? new NotExistError("no proxy in GOPROXY has it");
     }
-    throw best ?? new NotExistError("no proxy in GOPROXY has it");
   }
 
   async #readFileProxy<T>(

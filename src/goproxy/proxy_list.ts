@@ -131,3 +131,47 @@ export function hostPort(url: URL): string {
 export function defaultPort(url: URL): string {
   return url.protocol === "https:" ? "443" : "80";
 }
+
+/** How {@link tryProxies} tells the errors of an attempt apart. */
+export interface ProxyWalk {
+  /** Whether an error means "not here" (go's `fs.ErrNotExist`): the walk goes on past it. */
+  notFound(e: unknown): boolean;
+  /** Whether an error ends the walk at once, as it is (a local problem, or the run stopping). */
+  fatal(e: unknown): boolean;
+}
+
+/**
+ * Go's `TryProxies`: calls `attempt` on each entry of the list in turn until one succeeds. A
+ * "not found" error moves on to the next entry; any other moves on only after `|`. When every
+ * entry failed, the most helpful error is thrown: a `direct` entry's, else the last proxy error
+ * that was not "not found", else the last "not found" one. Throws undefined for an empty list.
+ *
+ * @example
+ * ```ts
+ * const body = await tryProxies(parseProxyList("https://a.example|https://b.example", ""), get, {
+ *   notFound: (e) => e instanceof NotFoundError,
+ *   fatal: () => false,
+ * });
+ * ```
+ */
+export async function tryProxies<T>(
+  entries: ProxyEntry[],
+  attempt: (entry: ProxyEntry) => Promise<T>,
+  walk: ProxyWalk,
+): Promise<T> {
+  let best: unknown;
+  let rank = 0;
+  for (const entry of entries) {
+    try {
+      return await attempt(entry);
+    } catch (e) {
+      if (walk.fatal(e)) throw e;
+      const notFound = walk.notFound(e);
+      if (entry.kind === "direct") [best, rank] = [e, 2];
+      else if (rank <= 1 && !notFound) [best, rank] = [e, 1];
+      else if (rank === 0) best = e;
+      if (!entry.fallBackOnError && !notFound) break;
+    }
+  }
+  throw best;
+}

@@ -11,8 +11,7 @@ import { userinfoAuthorization } from "../goproxy/netrc.ts";
 import { dirname, join } from "node:path";
 import { sameBytes } from "../util/bytes.ts";
 import { lockedRead, lockedRewrite, mkdirAll } from "../util/files.ts";
-import type { ProxyEntry } from "../goproxy/proxy_list.ts";
-import { redactUrl } from "../goproxy/proxy_list.ts";
+import { type ProxyEntry, redactUrl, tryProxies } from "../goproxy/proxy_list.ts";
 import { type SumDbOps, WriteConflictError } from "./sumdb_client.ts";
 
 /** The database could not be reached, or the sumdb state could not be read. */
@@ -119,47 +118,39 @@ export function sumDbStore(opts: SumDbStoreOptions): SumDbOps {
  */
 async function findBase(opts: SumDbStoreOptions): Promise<Base> {
   if (opts.url !== undefined) return { url: opts.url };
-  let best: SumDbAccessError | undefined;
-  let bestRank = 0;
-  for (const entry of opts.proxies) {
-    let error: SumDbAccessError;
-    let notFound = true;
-    if (entry.kind === "url") {
-      const url = `${entry.url}/sumdb/${opts.name}`;
-      const res = await get(`${url}/supported`, entry.authorization, opts.signal).catch((e) => {
-        if (opts.signal?.aborted) throw e;
-        return e as SumDbAccessError;
-      });
-      if (res instanceof Response) await res.body?.cancel();
-      if (res instanceof Response && res.status === 200) {
-        return { url, authorization: entry.authorization };
-      }
-      error = res instanceof Response
-        ? new SumDbAccessError(
-          `${redactUrl(`${url}/supported`)}: ${res.status} ${res.statusText}`.trim(),
-        )
-        : res;
-      notFound = res instanceof Response
-        ? res.status === 404 || res.status === 410
-        : entry.url.startsWith("file:");
-    } else {
-      error = new SumDbAccessError(
-        entry.kind === "noproxy"
-          ? "path does not match GOPRIVATE/GONOPROXY"
-          : "module lookup disabled by GOPROXY=off",
-      );
+  const attempt = async (entry: ProxyEntry): Promise<Base> => {
+    if (entry.kind === "noproxy") throw new NotHereError("path does not match GOPRIVATE/GONOPROXY");
+    if (entry.kind !== "url") throw new NotHereError("module lookup disabled by GOPROXY=off");
+    const url = `${entry.url}/sumdb/${opts.name}`;
+    let res: Response;
+    try {
+      res = await get(`${url}/supported`, entry.authorization, opts.signal);
+    } catch (e) {
+      if (!entry.url.startsWith("file:") || opts.signal?.aborted) throw e;
+      throw new NotHereError((e as Error).message);
     }
-    if (entry.kind === "direct") {
-      [best, bestRank] = [error, 2];
-    } else if (bestRank <= 1 && !notFound) {
-      [best, bestRank] = [error, 1];
-    } else if (bestRank === 0) {
-      best = error;
-    }
-    if (!entry.fallBackOnError && !notFound) break;
+    await res.body?.cancel();
+    if (res.status === 200) return { url, authorization: entry.authorization };
+    const error = `${redactUrl(`${url}/supported`)}: ${res.status} ${res.statusText}`.trim();
+    throw res.status === 404 || res.status === 410
+      ? new NotHereError(error)
+      : new SumDbAccessError(error);
+  };
+  try {
+    return await tryProxies(opts.proxies, attempt, {
+      notFound: (e) => e instanceof NotHereError,
+      fatal: () => opts.signal?.aborted ?? false,
+    });
+  } catch (e) {
+    // As go's initBase: no proxy serves it (or "direct" came first), so go to the database itself.
+    if (e === undefined || e instanceof NotHereError) return { url: `https://${opts.name}` };
+    throw e;
   }
-  if (best !== undefined && bestRank === 1) throw best;
-  return { url: `https://${opts.name}` };
+}
+
+/** A proxy that does not serve the database (go's `fs.ErrNotExist`): the walk goes on past it. */
+class NotHereError extends SumDbAccessError {
+  override name = "NotHereError";
 }
 
 /**

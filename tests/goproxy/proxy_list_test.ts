@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { parseProxyList, ProxyListError, redactUrl } from "../../src/goproxy/proxy_list.ts";
+import {
+  parseProxyList,
+  ProxyListError,
+  redactUrl,
+  tryProxies,
+} from "../../src/goproxy/proxy_list.ts";
 
 const url = (u: string, fallBackOnError = false) => ({ kind: "url", url: u, fallBackOnError });
 const DIRECT = { kind: "direct", fallBackOnError: false };
@@ -142,4 +147,43 @@ Deno.test("redactUrl: removes user info only", () => {
   assert.equal(redactUrl("https://proxy.example?q=a@b"), "https://proxy.example?q=a@b");
   assert.equal(redactUrl("file:///srv/proxy"), "file:///srv/proxy");
   assert.equal(redactUrl("/srv/u:p@x"), "/srv/u:p@x");
+});
+
+/** A walk over `list` where each URL entry answers as `answers` says: "ok", "404" or "500". */
+async function walk(list: string, answers: Record<string, string>): Promise<string> {
+  const tried: string[] = [];
+  try {
+    const got = await tryProxies(parseProxyList(list, ""), (entry) => {
+      const name = entry.kind === "url" ? new URL(entry.url).hostname : entry.kind;
+      tried.push(name);
+      const answer = answers[name] ?? "404";
+      if (answer === "ok") return Promise.resolve(`ok from ${name}`);
+      if (answer === "fatal") throw new Error(`fatal at ${name}`);
+      throw new Error(`${answer} at ${name}`);
+    }, {
+      notFound: (e) => (e as Error).message.startsWith("404"),
+      fatal: (e) => (e as Error).message.startsWith("fatal"),
+    });
+    return `${got} (tried ${tried.join(" ")})`;
+  } catch (e) {
+    return `${(e as Error | undefined)?.message} (tried ${tried.join(" ")})`;
+  }
+}
+
+Deno.test("tryProxies walks the list as go's TryProxies does", async () => {
+  const cases: [string, Record<string, string>, string][] = [
+    ["https://a,https://b", { a: "ok" }, "ok from a (tried a)"],
+    ["https://a,https://b", { b: "ok" }, "ok from b (tried a b)"],
+    ["https://a,https://b", { a: "500", b: "ok" }, "500 at a (tried a)"],
+    ["https://a|https://b", { a: "500", b: "ok" }, "ok from b (tried a b)"],
+    ["https://a|https://b", { a: "500", b: "404" }, "500 at a (tried a b)"],
+    ["https://a|https://b", { a: "500", b: "500" }, "500 at b (tried a b)"],
+    ["https://a,https://b", {}, "404 at b (tried a b)"],
+    ["https://a,direct", { direct: "404" }, "404 at direct (tried a direct)"],
+    ["https://a|direct", { a: "500", direct: "404" }, "404 at direct (tried a direct)"],
+    ["https://a|https://b", { a: "fatal", b: "ok" }, "fatal at a (tried a)"],
+  ];
+  for (const [list, answers, want] of cases) {
+    assert.equal(await walk(list, answers), want, `${list} ${JSON.stringify(answers)}`);
+  }
 });
