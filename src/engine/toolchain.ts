@@ -217,7 +217,7 @@ async function verifyCached(opts: ToolchainOptions, p: ModulePaths): Promise<voi
   const ziphash = p.base + ".ziphash";
   const data = new TextDecoder().decode(await Deno.readFile(ziphash)).trim();
   const valid = isValidZiphash(data);
-  const h1 = valid ? data : await hashZipFile(p.base + ".zip");
+  const h1 = valid ? data : hashZipFile(p.base + ".zip");
   if (!h1.startsWith("h1:")) throw new SumDbError(`unexpected ziphash: ${JSON.stringify(h1)}`);
   const hashes = await lookup(opts, db, opts.signal);
   if (!hashes.includes(h1)) {
@@ -259,7 +259,7 @@ async function install(
     if (fetched.status === "rejected") throw fetched.reason;
     const body = fetched.value.body;
     const zipHashes = hashes.value ??
-      (body.kind === "tempFile" ? [await hashZipFile(body.file)] : []);
+      (body.kind === "tempFile" ? [hashZipFile(body.file)] : []);
     await installLocked(opts, p, body, zipHashes, db);
   } finally {
     if (fetched.status === "fulfilled") await client.discard(fetched.value.body);
