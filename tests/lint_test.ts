@@ -5,13 +5,31 @@ import { appliesTo, MAX_LINES } from "../lint/function_length.ts";
 
 const PLUGIN = join(import.meta.dirname!, "..", "lint", "function_length.ts");
 
-/** A function of exactly `lines` lines. */
-function fn(name: string, lines: number): string {
-  const body = Array.from({ length: lines - 2 }, (_, i) => `  console.log(${i});`);
-  return [`export function ${name}(): void {`, ...body, "}"].join("\n");
+/** A body of `lines` lines. */
+function body(lines: number): string[] {
+  return Array.from({ length: lines }, (_, i) => `  console.log(${i});`);
 }
 
-Deno.test("lint: the function-length rule flags a function over the limit, not one at it", async () => {
+/** A function of exactly `lines` lines. */
+function fn(name: string, lines: number): string {
+  return [`export function ${name}(): void {`, ...body(lines - 2), "}"].join("\n");
+}
+
+/** A class whose method is exactly `lines` lines, and an arrow function of as many. */
+function methodAndArrow(lines: number): string {
+  return [
+    "export class C {",
+    "  method(): void {",
+    ...body(lines - 2),
+    "  }",
+    "}",
+    "export const arrow = (): void => {",
+    ...body(lines - 2),
+    "};",
+  ].join("\n");
+}
+
+Deno.test("lint: the function-length rule flags functions, methods and arrows over the limit, not at it", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(
@@ -22,7 +40,13 @@ Deno.test("lint: the function-length rule flags a function over the limit, not o
     const file = join(dir, "src", "zip", "long.ts");
     await Deno.writeTextFile(
       file,
-      [fn("atLimit", MAX_LINES), fn("overLimit", MAX_LINES + 1), ""].join("\n\n"),
+      [
+        fn("atLimit", MAX_LINES),
+        fn("overLimit", MAX_LINES + 1),
+        methodAndArrow(MAX_LINES),
+        methodAndArrow(MAX_LINES + 1).replaceAll("C ", "D ").replace("arrow", "arrow2"),
+        "",
+      ].join("\n\n"),
     );
     const out = await new Deno.Command("deno", {
       args: ["lint", `--config=${join(dir, "deno.json")}`, file],
@@ -32,7 +56,7 @@ Deno.test("lint: the function-length rule flags a function over the limit, not o
     const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
     assert.equal(out.code, 1, text);
     const flagged = [...text.matchAll(/This function is (\d+) lines long/g)].map((m) => m[1]);
-    assert.deepEqual(flagged, [String(MAX_LINES + 1)], text);
+    assert.deepEqual(flagged, Array(3).fill(String(MAX_LINES + 1)), text);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

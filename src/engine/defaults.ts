@@ -36,6 +36,8 @@ export const DEFAULTS: Defaults = {
  * dry run and signal (its requests go through the pipeline's client).
  */
 export interface RunSettings {
+  /** Requests (and modules) in flight at most. */
+  concurrency: number;
   /** Retries of a transient failure per request. */
   retries: number;
   /** Abort and retry a body that delivers nothing for this long. */
@@ -55,6 +57,7 @@ export function runSettings(
   options: Partial<Omit<RunSettings, "signal">> & { signal?: AbortSignal },
 ): RunSettings {
   return {
+    concurrency: options.concurrency ?? DEFAULTS.concurrency,
     retries: options.retries ?? DEFAULTS.retries,
     stallTimeoutMs: options.stallTimeoutMs ?? DEFAULTS.stallTimeoutMs,
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,

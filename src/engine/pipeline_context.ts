@@ -33,8 +33,6 @@ export interface PipelineOptions extends RunSettings {
   proxies: ProxyEntry[];
   /** GONOPROXY patterns: matching modules are left to the go command. */
   gonoproxy: string;
-  /** Requests (and modules) in flight at most. */
-  concurrency: number;
   /** Install workers. */
   workers: number;
   /** Keep going after a module fails. */

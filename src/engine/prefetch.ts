@@ -16,7 +16,7 @@ import type { Project } from "../project/project.ts";
 import { parseProxyList, type ProxyEntry, redactUrl } from "../goproxy/proxy_list.ts";
 import type { PrefetchReport, ProgressEvent, ReportWarning } from "./report.ts";
 import { totalsOf } from "./report.ts";
-import { DEFAULTS, type RunSettings, runSettings } from "./defaults.ts";
+import { type RunSettings, runSettings } from "./defaults.ts";
 import {
   asSetupError,
   loadSetup,
@@ -67,7 +67,7 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
   const { env, gomodcache, project } = setup;
   const goproxy = options.proxy ?? env.GOPROXY;
   const settings = runSettings(options);
-  const report = newReport(setup, goproxy, options.concurrency ?? DEFAULTS.concurrency, settings);
+  const report = newReport(setup, goproxy, settings);
   if (project.vendor) {
     report.note = project.vendor;
     report.warningDetails = warningDetails(report.warnings, []);
@@ -94,7 +94,6 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
     umask: host.umask,
     proxies,
     gonoproxy: env.GONOPROXY,
-    concurrency: report.settings.concurrency,
     workers: Math.min(Math.max(navigator.hardwareConcurrency, 1), 4),
     continueOnError: options.continueOnError ?? false,
     onProgress: (event) =>
@@ -126,12 +125,7 @@ function loadProjectSums(project: Project, host: Host): GoSum {
 }
 
 /** The report of a run that has not started yet: its settings, and the vendored go.sum files left out. */
-function newReport(
-  setup: Setup,
-  goproxy: string,
-  concurrency: number,
-  settings: RunSettings,
-): PrefetchReport {
+function newReport(setup: Setup, goproxy: string, settings: RunSettings): PrefetchReport {
   const { dir, env, gomodcache, project } = setup;
   return {
     tool: { name: "goprefetch", version: VERSION },
@@ -140,7 +134,7 @@ function newReport(
       gomodcache,
       goproxy: goproxy.split(/([,|])/).map(redactUrl).join(""),
       gonoproxy: env.GONOPROXY,
-      concurrency,
+      concurrency: settings.concurrency,
       dryRun: settings.dryRun,
       project: project.mode,
       workFile: project.workFile,

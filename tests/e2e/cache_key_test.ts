@@ -3,21 +3,12 @@
  * whatever the order of the lines, different when a module or hash changes, and when the Go
  * toolchain a prefetch fetches changes; fetches nothing.
  */
-import { makeTinySandbox, type TinySandbox } from "../support/sandbox.ts";
+import { type TinySandbox, withTinySandbox } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cacheKey, cacheKeyOf, parseGoSum, type PrefetchReport } from "../../mod.ts";
 import { listFiles } from "../support/small_project.ts";
 import { runCli } from "../support/cli.ts";
-
-async function withBox(fn: (box: TinySandbox) => Promise<void>): Promise<void> {
-  const box = await makeTinySandbox(4);
-  try {
-    await fn(box);
-  } finally {
-    await box.remove();
-  }
-}
 
 async function key(box: TinySandbox, args: string[] = []): Promise<string> {
   const r = await runCli(["cache-key", ...args], { cwd: box.project, env: box.env() });
@@ -28,7 +19,7 @@ async function key(box: TinySandbox, args: string[] = []): Promise<string> {
 }
 
 Deno.test("cache-key: stable across line order, changed by a hash or a module", async () => {
-  await withBox(async (box) => {
+  await withTinySandbox(4, async (box) => {
     const goSum = join(box.project, "go.sum");
     const original = await Deno.readTextFile(goSum);
     const first = await key(box);
@@ -55,7 +46,7 @@ Deno.test("cache-key: stable across line order, changed by a hash or a module", 
 });
 
 Deno.test("cache-key: the library gives the CLI's key", async () => {
-  await withBox(async (box) => {
+  await withTinySandbox(4, async (box) => {
     const cli = await key(box);
     assert.equal(cacheKey({ dir: box.project, env: { GOWORK: "off", GOFLAGS: "" } }), cli);
     const text = await Deno.readTextFile(join(box.project, "go.sum"));
@@ -64,7 +55,7 @@ Deno.test("cache-key: the library gives the CLI's key", async () => {
 });
 
 Deno.test("cache-key: errors exit 2 with one line", async () => {
-  await withBox(async (box) => {
+  await withTinySandbox(4, async (box) => {
     await Deno.remove(join(box.project, "go.mod"));
     const r = await runCli(["cache-key"], { cwd: box.project, env: box.env() });
     assert.equal(r.code, 2);
@@ -88,7 +79,7 @@ async function fakeGoroot(box: TinySandbox): Promise<string> {
 }
 
 Deno.test("cache-key: the Go toolchain a prefetch fetches is in the key", async () => {
-  await withBox(async (box) => {
+  await withTinySandbox(4, async (box) => {
     const goroot = await fakeGoroot(box);
     const goMod = join(box.project, "go.mod");
     const original = await Deno.readTextFile(goMod);
@@ -145,7 +136,7 @@ Deno.test("cache-key: the Go toolchain a prefetch fetches is in the key", async 
 });
 
 Deno.test("cache-key: where no toolchain is fetched, the key is the one of earlier versions", async () => {
-  await withBox(async (box) => {
+  await withTinySandbox(4, async (box) => {
     const goroot = await fakeGoroot(box);
     await Deno.writeTextFile(
       join(box.project, "go.sum"),

@@ -3,7 +3,7 @@
  * `::error::` commands escaped by the workflow-command rules, and the composite action's
  * script run as the runner would run it.
  */
-import { makeTinySandbox, type TinySandbox } from "../support/sandbox.ts";
+import { withTinySandbox } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { errorCommands, stepSummary } from "../../src/cli/github_actions.ts";
@@ -45,15 +45,6 @@ function report(modules: ModuleRecord[]): PrefetchReport {
     modules,
     totals: totalsOf(modules, 2.5),
   };
-}
-
-async function withBox(fn: (box: TinySandbox) => Promise<void>): Promise<void> {
-  const box = await makeTinySandbox(3);
-  try {
-    await fn(box);
-  } finally {
-    await box.remove();
-  }
 }
 
 Deno.test("github: one ::error:: command per failed module, escaped, titled with the module", () => {
@@ -99,7 +90,7 @@ Deno.test("github: the step summary has the totals, the five slowest modules and
 });
 
 Deno.test("github: the CLI appends the summary and prints ::error:: for a failing module", async () => {
-  await withBox(async (box) => {
+  await withTinySandbox(3, async (box) => {
     const bad = box.specs[1];
     await box.corruptZipHash(bad);
     const summary = join(box.tmp, "step_summary.md");
@@ -127,7 +118,7 @@ Deno.test("github: the CLI appends the summary and prints ::error:: for a failin
 });
 
 Deno.test("github: with the JSON report on stdout, ::error:: commands go to stderr", async () => {
-  await withBox(async (box) => {
+  await withTinySandbox(3, async (box) => {
     await box.corruptZipHash(box.specs[0]);
     const env = box.env({ GITHUB_ACTIONS: "true" });
     const r = await runCli(["-q", "--json", "."], { cwd: box.project, env });
@@ -138,7 +129,7 @@ Deno.test("github: with the JSON report on stdout, ::error:: commands go to stde
 });
 
 Deno.test("github: a run that cannot start is an ::error:: and a summary too", async () => {
-  await withBox(async (box) => {
+  await withTinySandbox(3, async (box) => {
     const summary = join(box.tmp, "step_summary.md");
     const env = box.env({ GITHUB_STEP_SUMMARY: summary });
     const r = await runCli([join(box.tmp, "nowhere")], { cwd: box.project, env });
@@ -192,7 +183,7 @@ Deno.test("github: action.yml runs goprefetch with the inputs, scoped permission
       `bash 3.2 (macOS) takes an empty array for unset under set -u: expand ${array} guarded`,
     );
   }
-  await withBox(async (box) => {
+  await withTinySandbox(3, async (box) => {
     const bash = async (code: string, env: Record<string, string>) => {
       const out = await new Deno.Command("bash", {
         args: ["-c", code],

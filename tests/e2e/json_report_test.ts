@@ -4,7 +4,7 @@
  * on usage and setup errors; the library returns the same structure; and each way of naming
  * the target (`--json`, `--json=-`, `--json=FILE`, `--json FILE.json`) in every command.
  */
-import { makeTinySandbox, type TinySandbox } from "../support/sandbox.ts";
+import { type TinySandbox, withTinySandbox } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { prefetch, type VerifyReport, VERSION } from "../../mod.ts";
@@ -20,17 +20,12 @@ async function withBox(
   fn: (box: TinySandbox) => Promise<void>,
   opts: { notFound?: string } = {},
 ): Promise<void> {
-  const box = await makeTinySandbox(count, {
+  await withTinySandbox(count, fn, {
     fault: (_req, path) =>
       opts.notFound && path.startsWith(`/${escapePath(opts.notFound)}/@v/`)
         ? new Response("not found", { status: 404 })
         : undefined,
   });
-  try {
-    await fn(box);
-  } finally {
-    await box.remove();
-  }
 }
 
 /** Checks every field of a report against its documented type, and the totals against the modules. */

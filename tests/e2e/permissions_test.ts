@@ -4,7 +4,7 @@
  * never a prompt, even on a terminal. A GOPROXY that only $GOROOT/go.env would set says why
  * it is missing.
  */
-import { makeTinySandbox, type TinySandbox } from "../support/sandbox.ts";
+import { type TinySandbox, withTinySandbox } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { prefetch } from "../../mod.ts";
@@ -30,20 +30,11 @@ function minimalFlags(box: TinySandbox): Record<string, string> {
   };
 }
 
-async function withBox(fn: (box: TinySandbox) => Promise<void>): Promise<void> {
-  const box = await makeTinySandbox(3);
-  try {
-    await fn(box);
-  } finally {
-    await box.remove();
-  }
-}
-
 const ONE_LINE =
   /^goprefetch: needs (--allow-\w+)(=\S+)? \(Requires [\w ,]+ access( to "[^"]+")?\)\n$/;
 
 Deno.test("permissions: the minimal flags are enough for a full run", async () => {
-  await withBox(async (box) => {
+  await withTinySandbox(3, async (box) => {
     const flags = Object.values(minimalFlags(box));
     const r = await runCli(["."], { cwd: box.project, env: box.env(), flags });
     assert.equal(r.code, 0, r.stderr);
@@ -64,7 +55,7 @@ Deno.test("permissions: run from a URL, as from JSR, the workers need --allow-im
       : new Response("not found", { status: 404 });
   });
   try {
-    await withBox(async (box) => {
+    await withTinySandbox(3, async (box) => {
       const origin = `127.0.0.1:${server.addr.port}`;
       const flags = [...Object.values(minimalFlags(box)), `--allow-import=${origin}`];
       const r = await runCli(["."], {
@@ -85,7 +76,7 @@ Deno.test("permissions: run from a URL, as from JSR, the workers need --allow-im
 });
 
 Deno.test("permissions: leaving out any one flag names it, scoped, in one line, exit 2", async () => {
-  await withBox(async (box) => {
+  await withTinySandbox(3, async (box) => {
     const all = minimalFlags(box);
     const expected: Record<string, string> = {
       net: `--allow-net=${new URL(box.proxy.url).host}`,
@@ -109,7 +100,7 @@ Deno.test("permissions: leaving out any one flag names it, scoped, in one line, 
 });
 
 Deno.test("permissions: a --json file and the step summary must be writable too", async () => {
-  await withBox(async (box) => {
+  await withTinySandbox(3, async (box) => {
     const flags = Object.values(minimalFlags(box));
     const file = join(box.tmp, "report.json");
     const json = await runCli([`--json=${file}`, "."], { cwd: box.project, env: box.env(), flags });
@@ -128,7 +119,7 @@ Deno.test("permissions: a --json file and the step summary must be writable too"
 });
 
 Deno.test("permissions: a toolchain fetch needs go's sumdb directory writable, named up front", async () => {
-  await withBox(async (box) => {
+  await withTinySandbox(3, async (box) => {
     const flags = Object.values(minimalFlags(box));
     const sumdb = join(box.tmp, "home", "gopath", "pkg", "sumdb");
     const r = await runCli(["--toolchain", "go1.99.1", "."], {
@@ -146,7 +137,7 @@ Deno.test("permissions: a toolchain fetch needs go's sumdb directory writable, n
 });
 
 Deno.test("permissions: cache-key needs only --allow-read, --allow-env and --allow-sys", async () => {
-  await withBox(async (box) => {
+  await withTinySandbox(3, async (box) => {
     const flags = ["--allow-read", "--allow-env", "--allow-sys"];
     const r = await runCli(["cache-key"], { cwd: box.project, env: box.env(), flags });
     assert.equal(r.code, 0, r.stderr);
@@ -193,7 +184,7 @@ Deno.test("permissions: Deno's permission errors become the one line; others do 
 });
 
 Deno.test("permissions: with no flags, every one is named in one message, and never a prompt", async () => {
-  await withBox(async (box) => {
+  await withTinySandbox(3, async (box) => {
     const expected = `goprefetch: needs --allow-env --allow-sys --allow-read=${box.project} ` +
       "--allow-write --allow-net (Requires env, sys, read, write and net access)";
     const plain = await runCli(["."], { cwd: box.project, env: box.env(), flags: [] });
@@ -237,7 +228,7 @@ async function gorootFor(
 }
 
 Deno.test("permissions: a scoped --allow-read that leaves out $GOROOT/go.env names it, on a terminal too", async () => {
-  await withBox(async (box) => {
+  await withTinySandbox(3, async (box) => {
     const { goEnv, env } = await gorootFor(box);
     const flags = [
       ...Object.values(minimalFlags(box)).filter((f) => f !== "--allow-read"),
@@ -264,7 +255,7 @@ Deno.test("permissions: a scoped --allow-read that leaves out $GOROOT/go.env nam
 });
 
 Deno.test("permissions: an empty GOPROXY says what is missing: go on PATH, or reading go.env", async () => {
-  await withBox(async (box) => {
+  await withTinySandbox(3, async (box) => {
     const noGo = await runCli(["."], {
       cwd: box.project,
       env: box.env({ GOPROXY: "", PATH: join(box.tmp, "bin") }),

@@ -4,19 +4,10 @@
  * JSON report (`warnings` and the structured `warningDetails`), with the exit code unchanged.
  * A normal run, and a rerun on a full cache, give none.
  */
-import { makeTinySandbox, type TinySandbox } from "../support/sandbox.ts";
+import { type TinySandbox, withTinySandbox } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
 import type { PrefetchReport, ReportWarning } from "../../src/engine/report.ts";
 import { runCli } from "../support/cli.ts";
-
-async function withBox(fn: (box: TinySandbox) => Promise<void>): Promise<void> {
-  const box = await makeTinySandbox(3);
-  try {
-    await fn(box);
-  } finally {
-    await box.remove();
-  }
-}
 
 /** Runs the CLI with `--json` on stdout; returns its exit code, warning lines and report. */
 async function run(
@@ -43,7 +34,7 @@ function assertOnlyWarning(
 }
 
 Deno.test("warnings: GOPROXY=direct prefetches nothing, exits 0, and says so once", async () => {
-  await withBox(async (box) => {
+  await withTinySandbox(3, async (box) => {
     const got = await run(box, [], { GOPROXY: "direct" });
     assert.equal(got.code, 0);
     assertOnlyWarning(got, {
@@ -67,7 +58,7 @@ Deno.test("warnings: GOPROXY=direct prefetches nothing, exits 0, and says so onc
 });
 
 Deno.test("warnings: GOPROXY=off on an empty cache fails as before, and says nothing was prefetched", async () => {
-  await withBox(async (box) => {
+  await withTinySandbox(3, async (box) => {
     const got = await run(box, [], { GOPROXY: "off" });
     assert.equal(got.code, 1);
     assertOnlyWarning(got, {
@@ -92,7 +83,7 @@ Deno.test("warnings: GOPROXY=off on an empty cache fails as before, and says not
 });
 
 Deno.test("warnings: GONOPROXY or GOPRIVATE covering every module says so once, exit 0", async () => {
-  await withBox(async (box) => {
+  await withTinySandbox(3, async (box) => {
     for (const variable of ["GONOPROXY", "GOPRIVATE"]) {
       const got = await run(box, [], { [variable]: "example.com" });
       assert.equal(got.code, 0);
@@ -109,7 +100,7 @@ Deno.test("warnings: GONOPROXY or GOPRIVATE covering every module says so once, 
 });
 
 Deno.test("warnings: GONOPROXY for some modules and GOPROXY=direct for the rest count each reason", async () => {
-  await withBox(async (box) => {
+  await withTinySandbox(3, async (box) => {
     const first = box.specs[0].path;
     const got = await run(box, [], { GOPROXY: "direct", GONOPROXY: first });
     assert.equal(got.code, 0);
@@ -125,7 +116,7 @@ Deno.test("warnings: GONOPROXY for some modules and GOPROXY=direct for the rest 
 });
 
 Deno.test("warnings: a normal run, and GOPROXY=direct on the cache it filled, warn of nothing", async () => {
-  await withBox(async (box) => {
+  await withTinySandbox(3, async (box) => {
     const normal = await run(box, [], {});
     assert.equal(normal.code, 0);
     assert.equal(normal.report.totals.fetched, 3);

@@ -46,9 +46,16 @@ export function cliCommand(
   args: string[],
   opts: { cwd: string; env: Record<string, string>; flags?: string[] } & CliStreams,
 ): Deno.Command {
-  const [program, ...rest] = cliArgv(args, opts.flags);
+  return command(cliArgv(args, opts.flags), opts);
+}
+
+/** `argv` as a command in `cwd` with exactly `env` (nothing inherited) and no standard input. */
+function command(
+  [program, ...args]: string[],
+  opts: { cwd: string; env: Record<string, string> } & CliStreams,
+): Deno.Command {
   return new Deno.Command(program, {
-    args: rest,
+    args,
     cwd: opts.cwd,
     env: opts.env,
     clearEnv: true,
@@ -56,6 +63,19 @@ export function cliCommand(
     stdout: opts.stdout ?? "piped",
     stderr: opts.stderr ?? "piped",
   });
+}
+
+/**
+ * Runs `argv` to its end in `cwd` with exactly `env`, and collects its output: how the tests
+ * run the CLI ({@link runCli}) and the go command (`runGo`).
+ */
+export async function runProcess(
+  argv: string[],
+  opts: { cwd: string; env: Record<string, string> },
+): Promise<CliRun> {
+  const out = await command(argv, opts).output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
 
 /**
@@ -80,22 +100,10 @@ export async function runCli(
     columns?: number;
   },
 ): Promise<CliRun> {
-  const command = cliArgv(args, opts.flags, opts.entry);
+  const cli = cliArgv(args, opts.flags, opts.entry);
   const size = opts.columns === undefined ? "" : `stty cols ${opts.columns} rows 24 && `;
-  const [program, ...rest] = opts.pty
-    ? ptyCommand(size + command.map(shellQuote).join(" "))
-    : command;
-  const out = await new Deno.Command(program, {
-    args: rest,
-    cwd: opts.cwd,
-    env: opts.env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+  const argv = opts.pty ? ptyCommand(size + cli.map(shellQuote).join(" ")) : cli;
+  return await runProcess(argv, opts);
 }
 
 function shellQuote(word: string): string {

@@ -6,6 +6,7 @@
  */
 
 import { join } from "node:path";
+import { runProcess } from "./cli.ts";
 
 /** The outcome of one go command. */
 export interface GoRun {
@@ -79,17 +80,7 @@ export async function runGo(
   args: string[],
   opts: { cwd: string; env: Record<string, string> },
 ): Promise<GoRun> {
-  const out = await new Deno.Command("go", {
-    args,
-    cwd: opts.cwd,
-    env: opts.env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+  return await runProcess(["go", ...args], opts);
 }
 
 /**

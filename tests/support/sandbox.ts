@@ -185,6 +185,20 @@ export async function makeTinySandbox(
   };
 }
 
+/** Runs `fn` with a fresh {@link makeTinySandbox}, and removes it however `fn` ends. */
+export async function withTinySandbox(
+  count: number,
+  fn: (box: TinySandbox) => Promise<void>,
+  opts: { fault?: Fault; zipDelayMs?: number } = {},
+): Promise<void> {
+  const box = await makeTinySandbox(count, opts);
+  try {
+    await fn(box);
+  } finally {
+    await box.remove();
+  }
+}
+
 /** What {@link withProxyProject} hands to the test's body. */
 export interface ProxyProject {
   /** The temporary directory holding everything else; go's HOME. */
