@@ -82,7 +82,8 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         dryRun: opts.dryRun,
         signal: opts.signal,
       });
-    opts.onProgress?.({ type: "plan", total: opts.modules.length });
+    const total = opts.modules.length + (opts.toolchain ? 1 : 0);
+    opts.onProgress?.({ type: "plan", total });
     const infos = goMods.done.then(() => completeBuildList(ctx));
     const modules = await Promise.all(opts.modules.map(async (m, i) => {
       const record = await processModule(ctx, m, goMods.once(), turns.of(i));

@@ -222,7 +222,10 @@ Deno.test("a module that fails stops the run but not the toolchain, which shares
     const events: string[] = [];
     const report = await runPrefetch({
       concurrency: 1,
-      onProgress: (e) => e.type === "module" && events.push(`${e.record.path} ${e.record.status}`),
+      onProgress: (e) => {
+        if (e.type === "plan") events.push(`plan ${e.total}`);
+        if (e.type === "module") events.push(`${e.record.path} ${e.record.status}`);
+      },
     }, testHost(env, project));
     assert.deepEqual(report.modules.map((m) => [m.path, m.status]), [
       ["example.com/gone", "failed"],
@@ -232,7 +235,11 @@ Deno.test("a module that fails stops the run but not the toolchain, which shares
       report.modules[0].error!,
       /^example\.com\/gone@v1\.0\.0: http:\/\/127\.0\.0\.1:\d+: 404/,
     );
-    assert.deepEqual(events, ["example.com/gone failed", "golang.org/toolchain fetched"]);
+    assert.deepEqual(events, [
+      "plan 2",
+      "example.com/gone failed",
+      "golang.org/toolchain fetched",
+    ], "the plan counts the toolchain, as the progress line shows it");
     assert.equal(await mode(join(toolchainDir(gomodcache), "bin/go")), 0o555);
   });
 });
