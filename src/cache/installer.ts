@@ -106,7 +106,7 @@ export async function installModule(job: InstallJob): Promise<InstallResult> {
       readCentralDirectory(source),
     );
     await clearLeftovers(p, zipFile);
-    await mkdirAll(dirname(p.dir));
+    mkdirAll(dirname(p.dir));
     const partial = p.base + ".partial";
     await Deno.writeFile(partial, new Uint8Array(), { mode: 0o666 & ~job.umask });
     let result: InstallResult;

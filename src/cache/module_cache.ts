@@ -60,22 +60,22 @@ export function modulePaths(root: string, path: string, version: string): Module
  * cold cache, one failed call), then the small `.mod` and `.ziphash` if listed, and a stat of
  * the tree beside a listed `.zip` or `.ziphash`.
  */
-export async function readCacheState(p: ModulePaths): Promise<CacheState> {
+export function readCacheState(p: ModulePaths): CacheState {
   let names: Set<string>;
   try {
-    names = new Set((await Array.fromAsync(Deno.readDir(p.atV))).map((e) => e.name));
+    names = new Set(Array.from(Deno.readDirSync(p.atV), (e) => e.name));
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return { tree: false, hasZip: false, hasInfo: false };
     throw e;
   }
   const listed = (ext: string) => names.has(p.base.slice(p.atV.length + 1) + ext);
-  const [dir, ziphash, mod] = await Promise.all([
-    (listed(".zip") || listed(".ziphash")) && !listed(".partial") ? statOrNull(p.dir) : null,
-    listed(".ziphash")
-      ? Deno.readTextFile(p.base + ".ziphash").then((t) => t.trim(), notFoundAsUndefined)
-      : undefined,
-    listed(".mod") ? Deno.readFile(p.base + ".mod").catch(notFoundAsUndefined) : undefined,
-  ]);
+  const dir = (listed(".zip") || listed(".ziphash")) && !listed(".partial")
+    ? statOrNull(p.dir)
+    : null;
+  const ziphash = listed(".ziphash")
+    ? orUndefined(() => Deno.readTextFileSync(p.base + ".ziphash").trim())
+    : undefined;
+  const mod = listed(".mod") ? orUndefined(() => Deno.readFileSync(p.base + ".mod")) : undefined;
   return {
     tree: !!dir?.isDirectory,
     ziphash,
@@ -103,37 +103,33 @@ export function zipComplete(state: CacheState): boolean {
 }
 
 /** Whether go would consider the extracted tree complete (spec: `DownloadDir`). */
-export async function isDirComplete(p: ModulePaths): Promise<boolean> {
-  const [dir, partial, ziphash] = await Promise.all([
-    statOrNull(p.dir),
-    statOrNull(p.base + ".partial"),
-    statOrNull(p.base + ".ziphash"),
-  ]);
-  return !!dir?.isDirectory && !partial && !!ziphash;
+export function isDirComplete(p: ModulePaths): boolean {
+  return !!statOrNull(p.dir)?.isDirectory && !statOrNull(p.base + ".partial") &&
+    !!statOrNull(p.base + ".ziphash");
 }
 
 /**
  * Writes `file` as go's `writeDiskCache` does: a temp file `<name><N>.tmp` created
  * exclusively beside it, then renamed over the target. `mode` is masked by `umask`.
  */
-export async function writeFileAtomic(
-  file: string,
-  data: Uint8Array | string,
-  umask: number,
-): Promise<void> {
+export function writeFileAtomic(file: string, data: Uint8Array | string, umask: number): void {
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   for (let attempt = 0;; attempt++) {
     const tmp = tempName(file);
     try {
-      await Deno.writeFile(tmp, bytes, { createNew: true, mode: 0o666 & ~umask });
+      Deno.writeFileSync(tmp, bytes, { createNew: true, mode: 0o666 & ~umask });
     } catch (e) {
       if (e instanceof Deno.errors.AlreadyExists && attempt < 10000) continue;
       throw e;
     }
     try {
-      await Deno.rename(tmp, file);
+      Deno.renameSync(tmp, file);
     } catch (e) {
-      await Deno.remove(tmp).catch(() => {});
+      try {
+        Deno.removeSync(tmp);
+      } catch {
+        // The rename's failure is the one to report.
+      }
       throw e;
     }
     return;
@@ -147,7 +143,7 @@ export async function writeFileAtomic(
  */
 export async function rewriteVersionList(atV: string, umask: number): Promise<void> {
   const versions: string[] = [];
-  for await (const entry of Deno.readDir(atV)) {
+  for (const entry of Deno.readDirSync(atV)) {
     if (!entry.name.endsWith(".mod")) continue;
     const v = entry.name.slice(0, -".mod".length);
     if (v !== "" && canonicalVersion(v) === v) versions.push(v);
@@ -165,7 +161,7 @@ export async function rewriteVersionList(atV: string, umask: number): Promise<vo
  * `lockedfile.MutexAt` uses. Closing the returned file releases it.
  */
 export async function lockVersion(p: ModulePaths, umask: number): Promise<Deno.FsFile> {
-  const file = await Deno.open(p.base + ".lock", {
+  const file = Deno.openSync(p.base + ".lock", {
     read: true,
     write: true,
     create: true,
@@ -180,18 +176,20 @@ export async function lockVersion(p: ModulePaths, umask: number): Promise<Deno.F
   return file;
 }
 
-async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
-  try {
-    return await Deno.stat(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return null;
-    throw e;
-  }
+function statOrNull(path: string): Deno.FileInfo | null {
+  return orUndefined(() => Deno.statSync(path)) ?? null;
 }
 
-function notFoundAsUndefined(e: unknown): undefined {
-  if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return undefined;
-  throw e;
+/** `read()`, or undefined when the file is not there (or its directory is not one). */
+function orUndefined<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) {
+      return undefined;
+    }
+    throw e;
+  }
 }
 
 /**

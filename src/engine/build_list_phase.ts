@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { cachedGoMods, modulePaths } from "../cache/module_cache.ts";
+import { cachedGoMods, modulePaths, readCacheState } from "../cache/module_cache.ts";
 import { UnreachableError } from "../goproxy/goproxy.ts";
 import { ModuleError } from "../module/module_error.ts";
 import { matchPrefixPatterns } from "../module/module_path.ts";
@@ -70,12 +70,9 @@ export async function completeBuildList(ctx: Context): Promise<BuildListOutcome>
   await Promise.all([...queries.values()].map(async (m) => {
     if (zips.has(moduleKey(m)) || matchPrefixPatterns(gonoproxy, m.path)) return;
     const p = modulePaths(root, m.path, m.version);
-    const cached = await ctx.files.run(() =>
-      Deno.stat(p.base + ".info").then(() => true, () => false)
-    );
-    if (cached || ctx.signal.aborted) return;
+    if (readCacheState(p).hasInfo || ctx.signal.aborted) return;
     try {
-      await ctx.files.run(() => mkdirAll(p.atV));
+      mkdirAll(p.atV);
       const got: Tally = { bytes: 0, retries: 0 };
       await fetchInfo(ctx, m, p, got, true);
       report.infoFetched++;

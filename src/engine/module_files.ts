@@ -43,10 +43,8 @@ export async function fetchGoMod(
         `go.sum has ${m.goModHashes.join(" or ")}; nothing was written to the cache.`,
     );
   }
-  await ctx.files.run(async () => {
-    await writeFileAtomic(p.base + ".mod", got, ctx.opts.umask);
-    await rewriteVersionList(p.atV, ctx.opts.umask);
-  });
+  writeFileAtomic(p.base + ".mod", got, ctx.opts.umask);
+  await ctx.files.run(() => rewriteVersionList(p.atV, ctx.opts.umask));
 }
 
 export async function fetchInfo(
@@ -61,7 +59,7 @@ export async function fetchInfo(
     signal: ctx.signal,
   });
   const info = canonicalInfo(count(record, fetched), m.version);
-  await ctx.files.run(() => writeFileAtomic(p.base + ".info", info, ctx.opts.umask));
+  writeFileAtomic(p.base + ".info", info, ctx.opts.umask);
 }
 
 /**
@@ -80,7 +78,7 @@ export async function fetchAndInstallZip(
 ): Promise<void> {
   const lock = await lockVersion(p, ctx.opts.umask);
   try {
-    const state = await readCacheState(p);
+    const state = readCacheState(p);
     if (zipComplete(state)) return;
     const job: InstallJob = {
       root: ctx.opts.root,

@@ -21,8 +21,8 @@ import type { Context, PipelineOptions } from "./pipeline_context.ts";
 import { type ModulePlan, planModule } from "./plan.ts";
 import type { BuildListReport, ModuleRecord, ReportWarning } from "./report.ts";
 
-/** Small file operations in flight at most, each holding two or three files open. */
-const FILE_OPS = 32;
+/** `list` rewrites in flight at most, each holding its file open while it waits for the lock. */
+const LIST_REWRITES = 32;
 
 /** What a pipeline run did. */
 export interface PipelineResult {
@@ -59,7 +59,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     pool,
     signal,
     zipSlots: new Semaphore(opts.concurrency),
-    files: new Semaphore(FILE_OPS),
+    files: new Semaphore(LIST_REWRITES),
     failed: (record) => {
       if (opts.continueOnError || stop.signal.aborted) return;
       ctx.stoppedBy = record;
@@ -204,7 +204,7 @@ async function processModule(
     if (ctx.signal.aborted) return keeper.finish("cancelled");
     if (matchPrefixPatterns(ctx.opts.gonoproxy, m.path)) return keeper.finish("private");
     const p = modulePaths(ctx.opts.root, m.path, m.version);
-    const plan = planModule(await ctx.files.run(() => readCacheState(p)), m);
+    const plan = planModule(readCacheState(p), m);
     keeper.record.files.push(...plan.files);
     if (!plan.files.includes("zip")) {
       turn.pass();
@@ -261,7 +261,7 @@ async function fetchModule(
   record: ModuleRecord,
   steps: Steps,
 ): Promise<{ error: unknown; own: boolean } | undefined> {
-  await ctx.files.run(() => mkdirAll(p.atV));
+  mkdirAll(p.atV);
   const goMod = plan.files.includes("mod") ? fetchGoMod(ctx, m, p, record) : Promise.resolve();
   goMod.finally(steps.goModSettled).catch(() => {});
   const needZip = plan.files.includes("zip");

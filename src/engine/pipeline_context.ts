@@ -54,9 +54,10 @@ export interface Context {
   /** Zip downloads and installs in flight at most. */
   zipSlots: Semaphore;
   /**
-   * Bounds the small file work outside zip slots (probes, `.mod`, `.info` and `list` writes):
-   * every module starts at once, and unbounded, their open files would exhaust a low file
-   * descriptor limit (256 by default on macOS).
+   * Bounds the `list` rewrites, the one small file write that waits (for go's lock on the
+   * file) with the file open: every module starts at once, and unbounded, their open files
+   * would exhaust a low file descriptor limit (256 by default on macOS). The other small file
+   * calls are synchronous and close their files before they return.
    */
   files: Semaphore;
   /** Called at a module's first failure: stops new work unless the run continues on error. */

@@ -175,7 +175,7 @@ export async function prefetchToolchain(opts: ToolchainOptions): Promise<ModuleR
   const keeper = new RecordKeeper(TOOLCHAIN_MODULE, opts.version, true, ["zip"]);
   try {
     const p = modulePaths(opts.root, TOOLCHAIN_MODULE, opts.version);
-    const cached = await isDirComplete(p);
+    const cached = isDirComplete(p);
     if (opts.dryRun) return keeper.finish(cached ? "cached" : "planned");
     if (cached) await verifyCached(opts, p);
     else await install(opts, p, keeper.record);
@@ -241,7 +241,7 @@ async function install(
 ): Promise<void> {
   const { client, signal } = opts;
   const db = sumDbFor(opts);
-  await mkdirAll(p.atV);
+  mkdirAll(p.atV);
   const tempFile = () => tempName(p.base + ".zip");
   // Without a database the zip goes to a temp file, to be hashed first as go does.
   const [hashes, fetched] = await Promise.allSettled([
@@ -279,7 +279,7 @@ async function installLocked(
 ): Promise<void> {
   const lock = await lockVersion(p, opts.umask);
   try {
-    if (await isDirComplete(p)) return;
+    if (isDirComplete(p)) return;
     await opts.pool.install({
       root: opts.root,
       path: TOOLCHAIN_MODULE,

@@ -15,6 +15,8 @@ export class ByteBody {
   #reader: ReadableStreamBYOBReader | undefined;
   #onRead: (n: number) => void;
   #signal: AbortSignal | undefined;
+  /** Rejects with the signal's reason when it aborts; never settles otherwise. */
+  #aborted: Promise<never> | undefined;
 
   /**
    * Wraps `stream` (null for an empty body); `onRead` hears of every read's size, for a
@@ -30,6 +32,16 @@ export class ByteBody {
     this.#reader = stream?.getReader({ mode: "byob" });
     this.#onRead = onRead;
     this.#signal = signal;
+    if (!signal || !this.#reader) return;
+    this.#aborted = new Promise((_, reject) => {
+      const abort = () => {
+        reject(signal.reason);
+        void this.cancel();
+      };
+      if (signal.aborted) abort();
+      else signal.addEventListener("abort", abort, { once: true });
+    });
+    this.#aborted.catch(() => {});
   }
 
   /**
@@ -37,42 +49,46 @@ export class ByteBody {
    * or undefined at the end. The view's buffer is detached: go on with the returned view's.
    */
   async read(view: Uint8Array): Promise<Uint8Array | undefined> {
-    if (!this.#reader) return undefined;
-    const { value, done } = await this.#unlessAborted(this.#reader.read(view));
-    if (done || !value) return undefined;
-    this.#onRead(value.length);
-    return value;
+    const { value, done } = await this.#readInto(view);
+    return done ? undefined : value;
   }
 
   /**
-   * Calls `onBytes` with each piece of the body, read into one scratch buffer that is
-   * reused (so a piece is valid only until `onBytes` settles).
+   * Reads into `view`; at the end, `value` is an empty view of the same memory (undefined if
+   * the stream was cancelled), so that what was read into it before is not lost.
+   */
+  async #readInto(view: Uint8Array): Promise<ReadableStreamReadResult<Uint8Array>> {
+    if (!this.#reader) return { value: view.subarray(0, 0), done: true };
+    this.#signal?.throwIfAborted();
+    const read = this.#reader.read(view);
+    const result = await (this.#aborted ? Promise.race([read, this.#aborted]) : read);
+    if (!result.done && result.value) this.#onRead(result.value.length);
+    return result.value ? result : { value: undefined, done: true };
+  }
+
+  /**
+   * Calls `onBytes` with the body in pieces of `scratchSize` bytes (the last one shorter),
+   * each read into one scratch buffer that is reused (so a piece is valid only until
+   * `onBytes` settles). Reads are gathered into full pieces: a fetch body comes in chunks of
+   * a TLS record or so, and a write per chunk would cost a system call per 16 KiB.
    */
   async forEach(
     onBytes: (bytes: Uint8Array) => void | Promise<void>,
     scratchSize = SCRATCH_SIZE,
   ): Promise<void> {
     let buffer = new ArrayBuffer(scratchSize);
+    let filled = 0;
     for (;;) {
-      const got = await this.read(new Uint8Array(buffer));
-      if (!got) return;
-      await onBytes(got);
-      buffer = got.buffer as ArrayBuffer;
+      const { value, done } = await this.#readInto(new Uint8Array(buffer, filled));
+      if (!value) return;
+      buffer = value.buffer as ArrayBuffer;
+      filled += value.length;
+      if (filled === scratchSize || (done && filled > 0)) {
+        await onBytes(new Uint8Array(buffer, 0, filled));
+        filled = 0;
+      }
+      if (done) return;
     }
-  }
-
-  #unlessAborted<T>(read: Promise<T>): Promise<T> {
-    const signal = this.#signal;
-    if (!signal) return read;
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        reject(signal.reason);
-        void this.cancel();
-      };
-      read.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-      if (signal.aborted) onAbort();
-      else signal.addEventListener("abort", onAbort, { once: true });
-    });
   }
 
   /** Stops reading and releases the stream. */

@@ -565,7 +565,7 @@ function zipTooLarge(): ProxyError {
  * Runs one file system step of writing `file`; its failure (a full disk, a read-only file
  * system, a missing directory) is a {@link LocalError} naming the problem and the file.
  */
-async function writing<T>(file: string, step: () => Promise<T>): Promise<T> {
+async function writing<T>(file: string, step: () => T | Promise<T>): Promise<T> {
   try {
     return await step();
   } catch (e) {

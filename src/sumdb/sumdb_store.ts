@@ -85,7 +85,7 @@ export function sumDbStore(opts: SumDbStoreOptions): SumDbOps {
     },
     async writeConfig(file, old, next) {
       const target = configFile(file);
-      await mkdirAll(dirname(target));
+      mkdirAll(dirname(target));
       await lockedRewrite(target, 0o666, (data) => {
         if (data.length > 0 && !sameBytes(data, old)) {
           throw new WriteConflictError("write conflict");
@@ -100,7 +100,7 @@ export function sumDbStore(opts: SumDbStoreOptions): SumDbOps {
     async writeCache(file, data) {
       const target = cacheFile(file);
       try {
-        await mkdirAll(dirname(target));
+        mkdirAll(dirname(target));
         await lockedRewrite(target, 0o666, () => data);
       } catch {
         // As go's WriteCache: a cache that cannot be written is simply not kept.

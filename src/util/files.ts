@@ -3,13 +3,18 @@
  * `MkdirAll` makes them, trees removed as go's `RemoveAll` removes the cache's read-only ones,
  * writes that finish, and files read and rewritten under go's `lockedfile` locks.
  *
+ * Small file calls are synchronous: on a local disk each takes microseconds, while Deno's
+ * async form hands every call to a thread of its own and costs ten times the CPU (measured in
+ * docs/performance.md). Only a wait for a lock, which another go process may hold for
+ * minutes, is async.
+ *
  * @module
  */
 import { join } from "node:path";
 
 /** Creates a directory and its parents with mode 0777 (masked by the process umask), as go's `MkdirAll`. */
-export async function mkdirAll(dir: string): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true, mode: 0o777 });
+export function mkdirAll(dir: string): void {
+  Deno.mkdirSync(dir, { recursive: true, mode: 0o777 });
 }
 
 /** Removes a tree that may hold read-only directories, as go's `RemoveAll` in the cache does. */
@@ -34,8 +39,8 @@ async function makeTreeWritable(dir: string): Promise<void> {
 }
 
 /** Writes all of `data` at the file's current offset (a single write may be short). */
-export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
-  for (let n = 0; n < data.length;) n += await file.write(data.subarray(n));
+export function writeAll(file: Deno.FsFile, data: Uint8Array): void {
+  for (let n = 0; n < data.length;) n += file.writeSync(data.subarray(n));
 }
 
 /**
@@ -50,15 +55,15 @@ export function tempName(file: string): string {
  * Reads a file just opened to its end, into a buffer of the size it has (these are small:
  * version lists, `.ziphash`, sumdb notes and tiles), grown should it grow meanwhile.
  */
-async function readAll(file: Deno.FsFile): Promise<Uint8Array> {
-  let buf = new Uint8Array((await file.stat()).size + 1);
+function readAll(file: Deno.FsFile): Uint8Array {
+  let buf = new Uint8Array(file.statSync().size + 1);
   for (let n = 0;;) {
     if (n === buf.length) {
       const grown = new Uint8Array(buf.length * 2);
       grown.set(buf);
       buf = grown;
     }
-    const got = await file.read(buf.subarray(n));
+    const got = file.readSync(buf.subarray(n));
     if (got === null) return buf.subarray(0, n);
     n += got;
   }
@@ -66,10 +71,10 @@ async function readAll(file: Deno.FsFile): Promise<Uint8Array> {
 
 /** Reads `path` under a shared lock, as go's `lockedfile.Read` does. */
 export async function lockedRead(path: string): Promise<Uint8Array> {
-  const f = await Deno.open(path, { read: true });
+  const f = Deno.openSync(path, { read: true });
   try {
     await f.lock(false);
-    return await readAll(f);
+    return readAll(f);
   } finally {
     f.close();
   }
@@ -85,14 +90,14 @@ export async function lockedRewrite(
   mode: number,
   next: (old: Uint8Array) => Uint8Array | undefined,
 ): Promise<boolean> {
-  const f = await Deno.open(path, { read: true, write: true, create: true, mode });
+  const f = Deno.openSync(path, { read: true, write: true, create: true, mode });
   try {
     await f.lock(true);
-    const data = next(await readAll(f));
+    const data = next(readAll(f));
     if (data === undefined) return false;
-    await f.truncate(0);
-    await f.seek(0, Deno.SeekMode.Start);
-    await writeAll(f, data);
+    f.truncateSync(0);
+    f.seekSync(0, Deno.SeekMode.Start);
+    writeAll(f, data);
     return true;
   } finally {
     f.close();

@@ -124,7 +124,7 @@ Deno.test("go mod download waits while goprefetch's version lock is held", async
     const m = s.specs[1];
     const p = modulePaths(cache, m.path, m.version);
     const zip = `/${escapePath(m.path)}/@v/${escapeVersion(m.version)}.zip`;
-    await mkdirAll(p.atV);
+    mkdirAll(p.atV);
     const lock = await lockVersion(p, UMASK);
     let locked = true;
     const go = runGo(["mod", "download", `${m.path}@${m.version}`], {
@@ -141,7 +141,7 @@ Deno.test("go mod download waits while goprefetch's version lock is held", async
       assert.notEqual(done, "timeout", "go did not finish after the lock was released");
       assert.equal((done as GoRun).code, 0, (done as GoRun).stderr);
       assert.ok(s.proxy.log.some((e) => e.path === zip));
-      assert.ok(await isDirComplete(p));
+      assert.ok(isDirComplete(p));
     } finally {
       if (locked) lock.close();
       await within(go, 20_000);
@@ -155,7 +155,7 @@ Deno.test("goprefetch waits while another process holds a version lock", async (
     const m = s.specs[1];
     const p = modulePaths(cache, m.path, m.version);
     const zip = `/${escapePath(m.path)}/@v/${escapeVersion(m.version)}.zip`;
-    await mkdirAll(p.atV);
+    mkdirAll(p.atV);
     const lock = await lockVersion(p, UMASK);
     let locked = true;
     const run = cliCommand(["-q", "."], {
@@ -168,7 +168,7 @@ Deno.test("goprefetch waits while another process holds a version lock", async (
       assert.ok(!s.proxy.log.some((e) => e.path === zip), "goprefetch fetched the zip anyway");
       for (const other of [s.specs[0], s.specs[2]]) {
         const q = modulePaths(cache, other.path, other.version);
-        assert.ok(await isDirComplete(q), `${other.path} waited too`);
+        assert.ok(isDirComplete(q), `${other.path} waited too`);
       }
       lock.close();
       locked = false;
@@ -176,7 +176,7 @@ Deno.test("goprefetch waits while another process holds a version lock", async (
       assert.notEqual(done, "timeout", "goprefetch did not finish after the lock was released");
       const out = done as Deno.CommandOutput;
       assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-      assert.ok(await isDirComplete(p));
+      assert.ok(isDirComplete(p));
     } finally {
       if (locked) lock.close();
       await within(run, 20_000);
