@@ -2,7 +2,9 @@
  * A local GOPROXY for the benchmark: serves a mirror's `cache/download` tree on 127.0.0.1 with a
  * network profile's latency and bandwidth, and answers zip requests with a 302 to a second
  * origin, as the public proxy sends zips to a storage origin. It runs as its own process so
- * that its CPU time is not charged to the contender it serves.
+ * that its CPU time is not charged to the contender it serves, but it shares the machine's
+ * cores with it, which a real proxy does not: so it reads the whole tree into memory before
+ * it listens, and serves every body from there.
  *
  * Run: `deno run --allow-net=127.0.0.1 --allow-read bench/proxy.ts ROOT PROFILE [CERT KEY]`
  * (a TLS profile needs the PEM files of tests/support/tls.ts). It prints one JSON line,
@@ -16,13 +18,14 @@
  * loopback HTTP skips). On the TLS profiles the handshakes are real and their cost is the
  * relay's (relay.ts): each origin is a TCP relay that admits new connections through a token
  * bucket and makes each wait two RTTs before piping it to the real server, which does the
- * handshake. The main origin is Deno.serve with TLS (ALPN h2 and http/1.1). The zip origin
- * speaks HTTP/1.1 only: behind its relay, a TLS listener offering ALPN http/1.1 alone pipes
- * the plain bytes to a plain Deno.serve.
+ * handshake (so a client sees its TLS handshake done only once the connection is admitted).
+ * The main origin is Deno.serve with TLS (ALPN h2 and http/1.1). The zip origin speaks
+ * HTTP/1.1 only: behind its relay, a TLS listener offering ALPN http/1.1 alone pipes the plain
+ * bytes to a plain Deno.serve.
  *
  * @module
  */
-import { join, normalize } from "node:path";
+import { join, normalize, relative } from "node:path";
 import {
   CONNECTION_BURST,
   CONNECTIONS_PER_SECOND,
@@ -94,12 +97,27 @@ export interface ProxyUrls {
 
 const CHUNK = 64 * 1024;
 
+/** Every file under `root`, by its path relative to `root`. */
+async function readTree(root: string): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  const walk = async (dir: string): Promise<void> => {
+    for await (const entry of Deno.readDir(dir)) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory) await walk(path);
+      else if (entry.isFile) files.set(relative(root, path), await Deno.readFile(path));
+    }
+  };
+  await walk(root);
+  return files;
+}
+
 /** Serves `root` with `profile` until the process is killed; `tls` is needed for TLS profiles. */
 export async function serveMirror(
   root: string,
   profile: Profile,
   tls: ServerCertificate | null,
 ): Promise<ProxyUrls> {
+  const tree = await readTree(root);
   const stats: ProxyStats = {
     requests: 0,
     bytes: 0,
@@ -133,22 +151,19 @@ export async function serveMirror(
     if (profile.rttMs > 0) await sleep(profile.rttMs * (1 + handshakes));
   }
 
-  function body(file: Deno.FsFile): ReadableStream<Uint8Array> {
+  function body(data: Uint8Array): ReadableStream<Uint8Array> {
+    let sent = 0;
     return new ReadableStream({
       async pull(controller) {
-        const buf = new Uint8Array(CHUNK);
-        const n = await file.read(buf);
-        if (n === null) {
-          file.close();
+        if (sent === data.length) {
           controller.close();
           return;
         }
-        await pace(n);
-        stats.bytes += n;
-        controller.enqueue(buf.subarray(0, n));
-      },
-      cancel() {
-        file.close();
+        const chunk = data.subarray(sent, sent + CHUNK);
+        sent += chunk.length;
+        await pace(chunk.length);
+        stats.bytes += chunk.length;
+        controller.enqueue(chunk);
       },
     });
   }
@@ -181,20 +196,11 @@ export async function serveMirror(
     if (zipOrigin && rel.endsWith(".zip")) {
       return new Response(null, { status: 302, headers: { location: zipOrigin + url.pathname } });
     }
-    let file: Deno.FsFile;
-    try {
-      file = await Deno.open(join(root, rel));
-      const st = await file.stat();
-      if (!st.isFile) {
-        file.close();
-        return new Response("not found\n", { status: 404 });
-      }
-      return new Response(body(file), {
-        headers: { "content-type": contentType(rel), "content-length": String(st.size) },
-      });
-    } catch {
-      return new Response("not found\n", { status: 404 });
-    }
+    const data = tree.get(rel);
+    if (!data) return new Response("not found\n", { status: 404 });
+    return new Response(body(data), {
+      headers: { "content-type": contentType(rel), "content-length": String(data.length) },
+    });
   }
 
   const quiet = { hostname: "127.0.0.1", port: 0, onListen: () => {} };
