@@ -94,9 +94,9 @@ export async function installModule(job: InstallJob): Promise<InstallResult> {
     : job.zip.kind === "cached"
     ? p.base + ".zip"
     : undefined;
-  const file = zipFile === undefined ? undefined : await Deno.open(zipFile, { read: true });
+  const file = zipFile === undefined ? undefined : Deno.openSync(zipFile, { read: true });
   try {
-    const source = file ? fileSource(file, (await file.stat()).size) : bytesSource(
+    const source = file ? fileSource(file, file.statSync().size) : bytesSource(
       (job.zip as { bytes: Uint8Array }).bytes,
     );
     const planned = checkZipEntries(
@@ -105,27 +105,27 @@ export async function installModule(job: InstallJob): Promise<InstallResult> {
       source.size,
       readCentralDirectory(source),
     );
-    await clearLeftovers(p, zipFile);
+    clearLeftovers(p, zipFile);
     mkdirAll(dirname(p.dir));
     const partial = p.base + ".partial";
-    await Deno.writeFile(partial, new Uint8Array(), { mode: 0o666 & ~job.umask });
+    Deno.writeFileSync(partial, new Uint8Array(), { mode: 0o666 & ~job.umask });
     let result: InstallResult;
     let dirs: string[];
     let staged: string | undefined;
     let wroteZiphash = false;
     try {
-      ({ result, dirs } = await extract(job, p, source, planned));
-      staged = await stageZip(job, p);
+      ({ result, dirs } = extract(job, p, source, planned));
+      staged = stageZip(job, p);
       wroteZiphash = await writeZiphash(p.base + ".ziphash", result.h1, job.umask);
-      if (staged !== undefined) await Deno.rename(staged, p.base + ".zip");
+      if (staged !== undefined) Deno.renameSync(staged, p.base + ".zip");
     } catch (e) {
-      if (job.zip.kind === "bytes" && staged !== undefined) await removeIfPresent(staged);
-      if (wroteZiphash) await removeIfPresent(p.base + ".ziphash");
-      await removeTree(p.dir);
-      await Deno.remove(partial);
+      if (job.zip.kind === "bytes" && staged !== undefined) removeIfPresent(staged);
+      if (wroteZiphash) removeIfPresent(p.base + ".ziphash");
+      removeTree(p.dir);
+      Deno.removeSync(partial);
       throw e;
     }
-    await Deno.remove(partial);
+    Deno.removeSync(partial);
     if (!job.modcacherw) makeDirsReadOnly(dirs, job.umask);
     return result;
   } finally {
@@ -133,13 +133,13 @@ export async function installModule(job: InstallJob): Promise<InstallResult> {
   }
 }
 
-async function extract(
+function extract(
   job: InstallJob,
   p: ModulePaths,
   source: ZipSource,
   planned: PlannedEntry[],
-): Promise<{ result: InstallResult; dirs: string[] }> {
-  await Deno.mkdir(p.dir, { mode: 0o777 });
+): { result: InstallResult; dirs: string[] } {
+  Deno.mkdirSync(p.dir, { mode: 0o777 });
   const dirs = new Set([p.dir]);
   const hashed: HashedFile[] = [];
   const fileMode = 0o444 & ~job.umask;
@@ -186,7 +186,7 @@ function checkZipHash(job: InstallJob, h1: string): void {
  * zip temp files are removed first, as go's `downloadZip` does before it.
  */
 async function hashCachedZip(job: InstallJob, p: ModulePaths): Promise<InstallResult> {
-  await removeMatching(p.atV, isZipLeftover(p, undefined), Deno.remove);
+  removeMatching(p.atV, isZipLeftover(p, undefined), Deno.removeSync);
   const h1 = hashZipFile(p.base + ".zip");
   checkZipHash(job, h1);
   await writeZiphash(p.base + ".ziphash", h1, job.umask);
@@ -217,11 +217,11 @@ function writeEntry(source: ZipSource, entry: ZipEntry, target: string, mode: nu
  * Go deletes these leftovers whenever it takes the lock to download or extract; `keep` is
  * the zip being installed, which may itself have such a name.
  */
-async function clearLeftovers(p: ModulePaths, keep: string | undefined): Promise<void> {
-  await removeMatching(p.atV, isZipLeftover(p, keep), Deno.remove);
+function clearLeftovers(p: ModulePaths, keep: string | undefined): void {
+  removeMatching(p.atV, isZipLeftover(p, keep), Deno.removeSync);
   const dirPrefix = p.dir.slice(dirname(p.dir).length + 1) + ".tmp-";
-  await removeMatching(dirname(p.dir), (n) => n.startsWith(dirPrefix), removeTree);
-  await removeTree(p.dir);
+  removeMatching(dirname(p.dir), (n) => n.startsWith(dirPrefix), removeTree);
+  removeTree(p.dir);
 }
 
 /** Matches go's `<version>.zip*.tmp` temp files in the `@v` directory, except `keep`. */
@@ -230,20 +230,25 @@ function isZipLeftover(p: ModulePaths, keep: string | undefined): (name: string)
   return (n) => n.startsWith(zipPrefix) && n.endsWith(".tmp") && join(p.atV, n) !== keep;
 }
 
-async function removeMatching(
+function removeMatching(
   dir: string,
   match: (name: string) => boolean,
-  remove: (path: string) => Promise<void>,
-): Promise<void> {
+  remove: (path: string) => void,
+): void {
   let names: string[];
   try {
-    names = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name);
+    names = Array.from(Deno.readDirSync(dir), (e) => e.name);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return;
     throw e;
   }
   for (const name of names) {
-    if (match(name)) await remove(join(dir, name)).catch(() => {});
+    if (!match(name)) continue;
+    try {
+      remove(join(dir, name));
+    } catch {
+      // Best effort, as go's: a leftover that cannot be removed is left.
+    }
   }
 }
 
@@ -266,23 +271,25 @@ async function writeZiphash(file: string, h1: string, umask: number): Promise<bo
  * file, or the in-memory zip written out now (so a full disk fails before `.ziphash`
  * exists); none when the zip is already the cache's own.
  */
-async function stageZip(job: InstallJob, p: ModulePaths): Promise<string | undefined> {
+function stageZip(job: InstallJob, p: ModulePaths): string | undefined {
   if (job.zip.kind === "tempFile") return job.zip.file;
   if (job.zip.kind === "cached") return undefined;
   const tmp = tempName(p.base + ".zip");
   try {
-    await Deno.writeFile(tmp, job.zip.bytes, { createNew: true, mode: 0o666 & ~job.umask });
+    Deno.writeFileSync(tmp, job.zip.bytes, { createNew: true, mode: 0o666 & ~job.umask });
   } catch (e) {
-    await removeIfPresent(tmp);
+    removeIfPresent(tmp);
     throw e;
   }
   return tmp;
 }
 
-async function removeIfPresent(file: string): Promise<void> {
-  await Deno.remove(file).catch((e) => {
+function removeIfPresent(file: string): void {
+  try {
+    Deno.removeSync(file);
+  } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
-  });
+  }
 }
 
 /** Go's `makeDirsReadOnly`: every directory of the tree loses its write bits, children first. */

@@ -85,12 +85,14 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     const total = opts.modules.length + (opts.toolchain ? 1 : 0);
     opts.onProgress?.({ type: "plan", total });
     const infos = goMods.done.then(() => completeBuildList(ctx));
-    const modules = await Promise.all(opts.modules.map(async (m, i) => {
-      const record = await processModule(ctx, m, goMods.once(), turns.of(i));
-      const stopsRun = ctx.stoppedBy === record ? { stopsRun: true } : {};
-      opts.onProgress?.({ type: "module", record, ...stopsRun });
-      return record;
-    }));
+    const modules = await Promise.all(
+      await startEach(opts.modules, async (m, i) => {
+        const record = await processModule(ctx, m, goMods.once(), turns.of(i));
+        const stopsRun = ctx.stoppedBy === record ? { stopsRun: true } : {};
+        opts.onProgress?.({ type: "module", record, ...stopsRun });
+        return record;
+      }),
+    );
     const { buildList, warnings } = await infos;
     const toolchainRecord = await toolchain;
     warnings.push(...wentPast(client, error, toolchainRecord));
@@ -101,6 +103,26 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     pool.close();
     client.close();
   }
+}
+
+/** Modules started before the event loop gets a turn. */
+const START_BATCH = 32;
+
+/**
+ * Starts `work` on each item, yielding to the event loop after every {@link START_BATCH}: a
+ * module's start (its cache probe and the requests it queues) is synchronous, and started all
+ * at once, a few hundred modules would hold the first request back by tens of milliseconds.
+ */
+async function startEach<T, R>(
+  items: T[],
+  work: (item: T, i: number) => Promise<R>,
+): Promise<Promise<R>[]> {
+  const started: Promise<R>[] = [];
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0 && i % START_BATCH === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+    started.push(work(items[i], i));
+  }
+  return started;
 }
 
 /**

@@ -18,23 +18,23 @@ export function mkdirAll(dir: string): void {
 }
 
 /** Removes a tree that may hold read-only directories, as go's `RemoveAll` in the cache does. */
-export async function removeTree(dir: string): Promise<void> {
+export function removeTree(dir: string): void {
   try {
-    await Deno.lstat(dir);
+    Deno.lstatSync(dir);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return;
     throw e;
   }
-  await makeTreeWritable(dir);
-  await Deno.remove(dir, { recursive: true });
+  makeTreeWritable(dir);
+  Deno.removeSync(dir, { recursive: true });
 }
 
-async function makeTreeWritable(dir: string): Promise<void> {
-  const info = await Deno.lstat(dir);
+function makeTreeWritable(dir: string): void {
+  const info = Deno.lstatSync(dir);
   if (!info.isDirectory) return;
-  await Deno.chmod(dir, (info.mode! & 0o777) | 0o700);
-  for await (const entry of Deno.readDir(dir)) {
-    if (entry.isDirectory) await makeTreeWritable(join(dir, entry.name));
+  Deno.chmodSync(dir, (info.mode! & 0o777) | 0o700);
+  for (const entry of Deno.readDirSync(dir)) {
+    if (entry.isDirectory) makeTreeWritable(join(dir, entry.name));
   }
 }
 

@@ -68,7 +68,7 @@ Deno.test("the go command downloads and builds the standard module set from the 
     await assertZipsAsServed(before, proxyRoot);
   } finally {
     await proxy.close();
-    await removeTree(tmp);
+    removeTree(tmp);
   }
 });
 
@@ -142,7 +142,7 @@ Deno.test("directoryEntries are extracted by go but make go mod verify fail", as
     ]);
   } finally {
     await proxy.close();
-    await removeTree(tmp);
+    removeTree(tmp);
   }
 });
 
@@ -211,7 +211,7 @@ Deno.test("makeMainModule reports go's stderr when tidy fails", async () => {
     );
   } finally {
     await proxy.close();
-    await removeTree(tmp);
+    removeTree(tmp);
   }
 });
 
