@@ -9,7 +9,9 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { VERSION } from "../mod.ts";
 import { listFiles } from "./support/small_project.ts";
-import { runCli } from "./support/cli.ts";
+import { runCli, runProcess } from "./support/cli.ts";
+import { serveProxy } from "./support/proxy_server.ts";
+import { makeTestCertificates } from "./support/tls.ts";
 
 const ROOT = join(import.meta.dirname!, "..");
 
@@ -76,6 +78,34 @@ Deno.test("entry: mod.ts reaches the command line only by a dynamic import", asy
   }
   assert.ok(isStatic.has(local("src/engine/prefetch.ts")), "the walk follows static imports");
 });
+
+for (const scheme of ["http", "https"]) {
+  Deno.test(`entry: a program that imports mod.ts ends once prefetch() has returned (${scheme})`, async () => {
+    const box = await makeTinySandbox(2);
+    const tls = scheme === "https" ? await makeTestCertificates(box.tmp) : undefined;
+    const proxy = tls ? await serveProxy(join(box.tmp, "proxy"), { tls }) : box.proxy;
+    try {
+      const program = join(box.tmp, "build.ts");
+      await Deno.writeTextFile(
+        program,
+        `import { prefetch } from ${JSON.stringify(pathToFileURL(join(ROOT, "mod.ts")).href)};\n` +
+          "const report = await prefetch({ dir: Deno.args[0] });\n" +
+          "console.log(report.totals.fetched);\n",
+      );
+      const env = box.env({ GOPROXY: proxy.url, ...(tls ? { DENO_CERT: tls.caFile } : {}) });
+      const started = performance.now();
+      const argv = [Deno.execPath(), "run", "-A", "--quiet", program, box.project];
+      const run = await runProcess(argv, { cwd: box.tmp, env });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, "2\n");
+      const seconds = (performance.now() - started) / 1000;
+      assert.ok(seconds < 8, `the program ended ${seconds.toFixed(1)} s after it started`);
+    } finally {
+      if (tls) await proxy.close();
+      await box.remove();
+    }
+  });
+}
 
 /** What `deno info --json` prints, as far as this test reads it. */
 interface DenoInfo {

@@ -373,13 +373,12 @@ export class ProxyClient {
     stop: AbortSignal,
     authorization?: string,
   ): Promise<T> {
-    const watchdog = new Watchdog(this.#opts.stallTimeoutMs);
+    const watchdog = new Watchdog(this.#opts.stallTimeoutMs, this.#opts.requestTimeoutMs);
     const cut = new AbortController();
     const signal = AbortSignal.any([
       stop,
       watchdog.signal,
       cut.signal,
-      AbortSignal.timeout(this.#opts.requestTimeoutMs),
     ]);
     const leases: Lease[] = [];
     const use = async (target: URL) => {
@@ -405,7 +404,7 @@ export class ProxyClient {
       const transport = !(e instanceof ProxyError || e instanceof NotExistError ||
         e instanceof LocalError);
       if (transport && !stop.aborted) leases.at(-1)?.failed();
-      throw classify(e, signal, this.#opts.requestTimeoutMs, watchdog, stop);
+      throw classify(e, watchdog, stop);
     } finally {
       watchdog.stop();
       for (const lease of leases) lease.release();
@@ -927,27 +926,42 @@ export function goPathEscape(s: string): string {
 }
 
 /**
- * Aborts its signal when `feed` has not been called for `timeoutMs`. Feeding only notes the
- * time: the one timer re-arms itself for what is left when it fires early.
+ * Aborts its signal when `feed` has not been called for `timeoutMs`, or `deadlineMs` after it
+ * was made. Feeding only notes the time: the one timer re-arms itself for what is left when it
+ * fires early, and {@link Watchdog.stop} clears it, so a finished request leaves no timer
+ * behind to keep the process alive (as `AbortSignal.timeout` inside `AbortSignal.any` does).
  */
 class Watchdog {
   readonly #controller = new AbortController();
   readonly #timeoutMs: number;
+  readonly #deadlineMs: number;
+  readonly #deadline: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #fed = performance.now();
   #headers = false;
+  /** Why the signal was aborted, once it was. */
+  fired: "stall" | "deadline" | undefined;
 
-  constructor(timeoutMs: number) {
+  constructor(timeoutMs: number, deadlineMs: number) {
     this.#timeoutMs = timeoutMs;
-    this.#arm(timeoutMs);
+    this.#deadlineMs = deadlineMs;
+    this.#deadline = this.#fed + deadlineMs;
+    this.#arm(Math.min(timeoutMs, deadlineMs));
   }
 
   #arm(ms: number): void {
     this.#timer = setTimeout(() => {
-      const idle = performance.now() - this.#fed;
-      if (idle >= this.#timeoutMs) this.#controller.abort();
-      else this.#arm(this.#timeoutMs - idle);
+      const now = performance.now();
+      const idle = now - this.#fed;
+      if (now >= this.#deadline) this.#fire("deadline");
+      else if (idle >= this.#timeoutMs) this.#fire("stall");
+      else this.#arm(Math.min(this.#timeoutMs - idle, this.#deadline - now));
     }, ms);
+  }
+
+  #fire(why: "stall" | "deadline"): void {
+    this.fired = why;
+    this.#controller.abort();
   }
 
   get signal(): AbortSignal {
@@ -961,6 +975,10 @@ class Watchdog {
 
   get timeoutMs(): number {
     return this.#timeoutMs;
+  }
+
+  get deadlineMs(): number {
+    return this.#deadlineMs;
   }
 
   headersArrived(): void {
@@ -977,25 +995,20 @@ class Watchdog {
   }
 }
 
-function classify(
-  e: unknown,
-  signal: AbortSignal,
-  deadlineMs: number,
-  watchdog: Watchdog,
-  user: AbortSignal,
-): Error {
+function classify(e: unknown, watchdog: Watchdog, user: AbortSignal): Error {
   if (e instanceof ProxyError || e instanceof NotExistError || e instanceof LocalError) return e;
   if (user.aborted) return user.reason instanceof Error ? user.reason : new Error("Aborted");
-  if (watchdog.signal.aborted) {
+  if (watchdog.fired === "stall") {
     return new ProxyError(
       `${watchdog.stalledOn} stalled: nothing arrived for ${watchdog.timeoutMs / 1000} s`,
       { transient: true },
     );
   }
-  if (signal.aborted) {
-    return new ProxyError(`the request did not finish within ${deadlineMs / 1000} s`, {
-      transient: true,
-    });
+  if (watchdog.fired === "deadline") {
+    return new ProxyError(
+      `the request did not finish within ${watchdog.deadlineMs / 1000} s`,
+      { transient: true },
+    );
   }
   const message = errorMessage(e).replace(/^error sending request for url \([^)]*\): /, "");
   return new ProxyError(message, { transient: true });
