@@ -23,6 +23,7 @@
 import { ByteBody } from "./byte_body.ts";
 import { userinfoAuthorization } from "./netrc.ts";
 import { writeAll } from "../util/files.ts";
+import { LanePace } from "./lane_pace.ts";
 import { escapePath, escapeVersion } from "../module/module_path.ts";
 import {
   defaultPort,
@@ -155,6 +156,8 @@ interface Connection {
   retired: boolean;
   /** Whether a response's headers came through it: requests may then share it. */
   open: boolean;
+  /** When it was made (`performance.now()`). */
+  made: number;
 }
 
 /**
@@ -164,10 +167,11 @@ interface Connection {
 const MAX_CONNECTIONS = 4;
 
 /**
- * Lanes of an HTTP/1.1 origin being opened at once: the request that opens one waits for its
- * connection, while the others wait for the first lane to come free.
+ * Lanes of an HTTP/1.1 origin being opened at once, at most: the request that opens one waits
+ * for its connection, while the others wait for the first lane to come free. Whether a lane
+ * is worth opening at all is {@link LanePace}'s call.
  */
-const MAX_OPENING = 4;
+const MAX_OPENING = 16;
 
 /** How long the ALPN probe of an https origin may take before the origin is taken as HTTP/2. */
 const PROBE_TIMEOUT_MS = 10_000;
@@ -610,6 +614,7 @@ class Origin {
   /** On an HTTP/1.1 origin, one connection each, one request at a time on each. */
   #lanes: Connection[] = [];
   #maxLanes: number;
+  #pace = new LanePace();
   #probe = new AbortController();
 
   constructor(url: URL, retries: number, maxLanes: number) {
@@ -676,7 +681,13 @@ class Origin {
   #unopenedLane(): Connection | undefined {
     const free = this.#lanes.find((lane) => lane.users === 0);
     if (free || this.#lanes.length >= this.#maxLanes) return free;
-    if (this.#lanes.filter((lane) => !lane.open).length >= MAX_OPENING) return undefined;
+    const opening = this.#lanes.filter((lane) => !lane.open);
+    if (opening.length >= MAX_OPENING) return undefined;
+    const now = performance.now();
+    const longest = Math.max(0, ...opening.map((lane) => now - lane.made));
+    if (!this.#pace.worthOpening(this.#wake.size + 1, this.#lanes.length, longest)) {
+      return undefined;
+    }
     const lane = newConnection();
     this.#lanes.push(lane);
     return lane;
@@ -702,6 +713,8 @@ class Origin {
   }
 
   #lease(connection: Connection, opener: boolean, onFail: () => void): Lease {
+    const leasedAt = performance.now();
+    const wasOpen = connection.open;
     connection.users++;
     if (opener) this.#opening = true;
     this.#onFail.add(onFail);
@@ -719,6 +732,7 @@ class Origin {
         } else {
           connection.open = true;
           this.#connectFailures = 0;
+          if (!wasOpen) this.#pace.opened(performance.now() - leasedAt);
         }
         if (opener) this.#opening = false;
         this.#wakeAll();
@@ -739,8 +753,9 @@ class Origin {
           if (connection.retired && connection.users === 0) connection.client.close();
           this.#wakeAll();
         };
-        if (this.#lanes.includes(connection)) setTimeout(done, 0);
-        else done();
+        if (!this.#lanes.includes(connection)) return done();
+        if (wasOpen) this.#pace.served(performance.now() - leasedAt);
+        setTimeout(done, 0);
       },
     };
   }
@@ -776,7 +791,13 @@ class Origin {
 }
 
 function newConnection(): Connection {
-  return { client: Deno.createHttpClient({}), users: 0, retired: false, open: false };
+  return {
+    client: Deno.createHttpClient({}),
+    users: 0,
+    retired: false,
+    open: false,
+    made: performance.now(),
+  };
 }
 
 /**
