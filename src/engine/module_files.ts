@@ -19,7 +19,7 @@ import { canonicalInfo } from "../goproxy/info.ts";
 import { ModuleError } from "../module/module_error.ts";
 import type { ModuleVersion } from "../project/go_mod.ts";
 import type { ModuleSums } from "../project/gosum.ts";
-import { tempName } from "../util/files.ts";
+import { removeFile, tempName } from "../util/files.ts";
 import { hashGoMod } from "../zip/dirhash.ts";
 import type { Context } from "./pipeline_context.ts";
 import type { ModuleRecord } from "./report.ts";
@@ -98,14 +98,14 @@ export async function fetchAndInstallZip(
         await ctx.pool.install(job);
         return;
       } catch {
-        await Deno.remove(p.base + ".zip").catch(() => {});
-        await Deno.remove(p.base + ".ziphash").catch(() => {});
+        removeFile(p.base + ".zip");
+        removeFile(p.base + ".ziphash");
       }
     }
     const body = await downloadZip(ctx, m, p, record);
     const goModOk = await goMod.then(() => true, () => false);
     if (ctx.signal.aborted || !goModOk) {
-      await ctx.client.discard(body);
+      ctx.client.discard(body);
       if (ctx.signal.aborted) throw ctx.signal.reason;
       return;
     }
@@ -116,7 +116,7 @@ export async function fetchAndInstallZip(
       installing();
       await ctx.pool.install(job);
     } finally {
-      await ctx.client.discard(body);
+      ctx.client.discard(body);
     }
   } finally {
     lock.close();

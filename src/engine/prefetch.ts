@@ -79,7 +79,7 @@ export async function runPrefetch(options: PrefetchOptions, host: Host): Promise
     received += bytes;
     options.onProgress?.({ type: "bytes", bytes });
   };
-  if (!settings.dryRun) await createCacheDir(gomodcache);
+  if (!settings.dryRun) createCacheDir(gomodcache);
   const sum = loadProjectSums(project, host);
   report.warnings.push(...sum.warnings);
   const processEnv = { ...host.env, ...options.env };
@@ -197,10 +197,10 @@ function buildListInputs(project: Project): BuildListInput[] {
  * path and every pattern go's clean-up deletes, and the directory gets its times back, so a
  * run with nothing to do changes nothing.
  */
-async function createCacheDir(gomodcache: string): Promise<void> {
+function createCacheDir(gomodcache: string): void {
   const download = join(gomodcache, "cache", "download");
   try {
-    await Deno.mkdir(download, { recursive: true, mode: 0o777 });
+    Deno.mkdirSync(download, { recursive: true, mode: 0o777 });
   } catch (e) {
     throw new SetupError(
       `Could not create module cache ${gomodcache}: ${(e as Error).message}. ` +
@@ -210,16 +210,25 @@ async function createCacheDir(gomodcache: string): Promise<void> {
   }
   const probe = join(download, `.goprefetch-write-probe-${crypto.randomUUID()}`);
   try {
-    const { atime, mtime } = await Deno.stat(download);
-    await Deno.writeFile(probe, new Uint8Array(), { createNew: true, mode: 0o600 });
-    await Deno.remove(probe);
-    if (atime && mtime) await Deno.utime(download, atime, mtime).catch(() => {});
+    const { atime, mtime } = Deno.statSync(download);
+    Deno.writeFileSync(probe, new Uint8Array(), { createNew: true, mode: 0o600 });
+    Deno.removeSync(probe);
+    if (atime && mtime) restoreTimes(download, atime, mtime);
   } catch (e) {
     throw new SetupError(
       `Module cache ${gomodcache} is not writable: ${(e as Error).message}. ` +
         "Point GOMODCACHE at a writable directory.",
       { cause: e },
     );
+  }
+}
+
+/** Gives `dir` back the times it had; best effort, as the probe's only trace. */
+function restoreTimes(dir: string, atime: Date, mtime: Date): void {
+  try {
+    Deno.utimeSync(dir, atime, mtime);
+  } catch {
+    // The times are a courtesy: a directory whose times cannot be set is still usable.
   }
 }
 

@@ -20,7 +20,7 @@ import {
   type ModulePaths,
   modulePaths,
 } from "../cache/module_cache.ts";
-import { lockedRewrite, mkdirAll, tempName } from "../util/files.ts";
+import { lockedRewrite, mkdirAll, removeFile, tempName } from "../util/files.ts";
 import type { ProxyEntry } from "../goproxy/proxy_list.ts";
 import type { RunSettings } from "./defaults.ts";
 import { RecordKeeper } from "./module_record.ts";
@@ -215,7 +215,7 @@ async function verifyCached(opts: ToolchainOptions, p: ModulePaths): Promise<voi
   const db = sumDbFor(opts);
   if (db === undefined) return;
   const ziphash = p.base + ".ziphash";
-  const data = new TextDecoder().decode(await Deno.readFile(ziphash)).trim();
+  const data = Deno.readTextFileSync(ziphash).trim();
   const valid = isValidZiphash(data);
   const h1 = valid ? data : hashZipFile(p.base + ".zip");
   if (!h1.startsWith("h1:")) throw new SumDbError(`unexpected ziphash: ${JSON.stringify(h1)}`);
@@ -262,7 +262,7 @@ async function install(
       (body.kind === "tempFile" ? [hashZipFile(body.file)] : []);
     await installLocked(opts, p, body, zipHashes, db);
   } finally {
-    if (fetched.status === "fulfilled") await client.discard(fetched.value.body);
+    if (fetched.status === "fulfilled") client.discard(fetched.value.body);
   }
 }
 
@@ -302,27 +302,27 @@ async function installLocked(
         zipHashes,
       );
     });
-    if (Deno.build.os !== "windows") await addExecuteBits(p.dir);
-    await copyGoMods(p.dir);
+    if (Deno.build.os !== "windows") addExecuteBits(p.dir);
+    copyGoMods(p.dir);
   } finally {
     lock.close();
   }
 }
 
 /** Go's `Exec`: when `bin/go` is not executable, add `+x` to the tool, exec and bin files. */
-async function addExecuteBits(dir: string): Promise<void> {
-  const goBin = await Deno.stat(join(dir, "bin", "go")).catch(() => undefined);
+function addExecuteBits(dir: string): void {
+  const goBin = statIfThere(join(dir, "bin", "go"));
   if (!goBin || (goBin.mode! & 0o111) !== 0) return;
   const files: string[] = [];
-  await walk(join(dir, "pkg", "tool"), (f) => files.push(f));
-  await walk(join(dir, "lib"), (f, name) => {
+  walk(join(dir, "pkg", "tool"), (f) => files.push(f));
+  walk(join(dir, "lib"), (f, name) => {
     if (/^go_.+_.+_exec$/.test(name)) files.push(f);
   });
   files.push(join(dir, "bin", "gofmt"));
-  await walk(join(dir, "bin"), (f) => files.push(f));
+  walk(join(dir, "bin"), (f) => files.push(f));
   for (const f of files) {
-    const info = await Deno.stat(f).catch(() => undefined);
-    if (info?.isFile) await Deno.chmod(f, (info.mode! & 0o777) | 0o111);
+    const info = statIfThere(f);
+    if (info?.isFile) Deno.chmodSync(f, (info.mode! & 0o777) | 0o111);
   }
 }
 
@@ -331,41 +331,49 @@ async function addExecuteBits(dir: string): Promise<void> {
  * to `go.mod` beside it, `src/go.mod` last, with the `_go.mod`'s mode, in directories made
  * writable for the copy only.
  */
-async function copyGoMods(dir: string): Promise<void> {
-  const size = (f: string) => Deno.stat(f).then((i) => i.size, () => -1);
-  if (await size(join(dir, "src", "go.mod")) === await size(join(dir, "src", "_go.mod"))) return;
+function copyGoMods(dir: string): void {
+  const size = (f: string) => statIfThere(f)?.size ?? -1;
+  if (size(join(dir, "src", "go.mod")) === size(join(dir, "src", "_go.mod"))) return;
   const srcMod = join(dir, "src", "_go.mod");
   const found: string[] = [];
-  await walk(dir, (f, name) => {
+  walk(dir, (f, name) => {
     if (name === "_go.mod" && f !== srcMod) found.push(f);
   });
   for (const from of [...found, srcMod]) {
-    const info = await Deno.stat(from).catch(() => undefined);
+    const info = statIfThere(from);
     if (!info) continue;
     const parent = join(from, "..");
-    const parentMode = (await Deno.stat(parent)).mode! & 0o777;
-    await Deno.chmod(parent, parentMode | 0o200);
+    const parentMode = Deno.statSync(parent).mode! & 0o777;
+    Deno.chmodSync(parent, parentMode | 0o200);
     try {
       const to = join(parent, "go.mod");
-      await Deno.remove(to).catch(() => {});
-      await Deno.writeFile(to, await Deno.readFile(from), { mode: info.mode! & 0o777 });
-      await Deno.chmod(to, info.mode! & 0o777);
+      removeFile(to);
+      Deno.writeFileSync(to, Deno.readFileSync(from), { mode: info.mode! & 0o777 });
+      Deno.chmodSync(to, info.mode! & 0o777);
     } finally {
-      await Deno.chmod(parent, parentMode);
+      Deno.chmodSync(parent, parentMode);
     }
   }
 }
 
-async function walk(dir: string, visit: (file: string, name: string) => void): Promise<void> {
+function statIfThere(path: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function walk(dir: string, visit: (file: string, name: string) => void): void {
   let entries: Deno.DirEntry[];
   try {
-    entries = await Array.fromAsync(Deno.readDir(dir));
+    entries = Array.from(Deno.readDirSync(dir));
   } catch {
     return;
   }
   for (const e of entries) {
     const path = join(dir, e.name);
-    if (e.isDirectory) await walk(path, visit);
+    if (e.isDirectory) walk(path, visit);
     else if (e.isFile) visit(path, e.name);
   }
 }

@@ -22,7 +22,7 @@
  */
 import { ByteBody } from "./byte_body.ts";
 import { userinfoAuthorization } from "./netrc.ts";
-import { writeAll } from "../util/files.ts";
+import { removeFile, writeAll } from "../util/files.ts";
 import { LanePace } from "./lane_pace.ts";
 import { escapePath, escapeVersion } from "../module/module_path.ts";
 import {
@@ -242,9 +242,9 @@ export class ProxyClient {
   }
 
   /** Releases what a zip body holds: its budget bytes or its temp file. */
-  async discard(body: ZipBody): Promise<void> {
+  discard(body: ZipBody): void {
     if (body.kind === "bytes") this.#opts.budget.give(body.reserved);
-    else await Deno.remove(body.file).catch(() => {});
+    else removeFile(body.file);
   }
 
   /** Closes the HTTP clients once the requests using them are done. */
@@ -318,7 +318,7 @@ export class ProxyClient {
     return await this.#requests.run(async () => {
       let f: Deno.FsFile;
       try {
-        f = await Deno.open(file, { read: true });
+        f = Deno.openSync(file, { read: true });
       } catch (e) {
         if (e instanceof Deno.errors.NotFound) throw new NotExistError(`404 Not Found: ${file}`);
         if (e instanceof Deno.errors.PermissionDenied) {
@@ -326,7 +326,7 @@ export class ProxyClient {
         }
         throw e;
       }
-      const size = (await f.stat()).size;
+      const size = f.statSync().size;
       return { body: await read(new ByteBody(f.readable), size), retries: 0 };
     }, priority);
   }
@@ -495,7 +495,7 @@ export class ProxyClient {
     const mode = 0o666 & ~this.#opts.umask;
     const file = await writing(
       fileName,
-      () => Deno.open(fileName, { write: true, createNew: true, mode }),
+      () => Deno.openSync(fileName, { write: true, createNew: true, mode }),
     );
     let size = 0;
     try {
@@ -507,7 +507,7 @@ export class ProxyClient {
       if (length !== undefined && size !== length) throw lengthMismatch(size, length);
     } catch (e) {
       file.close();
-      await Deno.remove(fileName).catch(() => {});
+      removeFile(fileName);
       throw e;
     }
     file.close();

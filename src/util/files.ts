@@ -38,6 +38,18 @@ function makeTreeWritable(dir: string): void {
   }
 }
 
+/**
+ * Removes `file` if it can: one that is gone already, or cannot be removed, is left (a temp
+ * file's name is one go's clean-up removes).
+ */
+export function removeFile(file: string): void {
+  try {
+    Deno.removeSync(file);
+  } catch {
+    // Best effort: see above.
+  }
+}
+
 /** Writes all of `data` at the file's current offset (a single write may be short). */
 export function writeAll(file: Deno.FsFile, data: Uint8Array): void {
   for (let n = 0; n < data.length;) n += file.writeSync(data.subarray(n));
