@@ -190,7 +190,7 @@ async function cargoInstall(
 
 /** Everything one contender run needs, laid out afresh under `work`. */
 async function prepare(mirror: Mirror, work: string, rustBin: string | null): Promise<RunTarget> {
-  await removeTree(work);
+  removeTree(work);
   const sumDir = join(work, "project");
   await Deno.mkdir(sumDir, { recursive: true });
   await Deno.copyFile(join(mirror.projectDir, "go.mod"), join(sumDir, "go.mod"));
@@ -446,7 +446,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  await removeTree(work);
+  removeTree(work);
   if (caDir) await Deno.remove(caDir, { recursive: true });
 
   const rows = summarize(records, REFERENCE);

@@ -58,7 +58,7 @@ export function toolchainPayload(): Record<string, Uint8Array | string> {
 
 /** Runs goprefetch with `--toolchain` once on a fresh cache under `work`, under the lag probe. */
 async function runOnce(work: string, proxy: string, gosumdb: string): Promise<ToolchainRun> {
-  await removeTree(work);
+  removeTree(work);
   const project = join(work, "m");
   const goroot = join(work, "goroot");
   await Deno.mkdir(project, { recursive: true });
@@ -98,7 +98,7 @@ export async function benchToolchain(runs: number, tmp: string): Promise<Toolcha
     return out;
   } finally {
     await server.close();
-    await removeTree(work);
+    removeTree(work);
   }
 }
 

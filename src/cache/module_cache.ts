@@ -139,21 +139,25 @@ export function writeFileAtomic(file: string, data: Uint8Array | string, umask: 
 /**
  * Rewrites `<atV>/list` as go's `rewriteVersionList` does, under an exclusive lock on
  * the file: every version with a `.mod`, whose escaped name is its own canonical form,
- * semver-sorted, one per line.
+ * semver-sorted, one per line. The directory is listed once the lock is held, as go does, so
+ * that two writers cannot each leave out the other's version.
  */
 export async function rewriteVersionList(atV: string, umask: number): Promise<void> {
+  await lockedRewrite(join(atV, "list"), 0o666 & ~umask, (old) => {
+    const text = versionList(atV);
+    return sameBytes(old, text) ? undefined : text;
+  });
+}
+
+/** The `list` file's content for the `@v` directory `atV`, listed now (under the lock). */
+function versionList(atV: string): Uint8Array {
   const versions: string[] = [];
   for (const entry of Deno.readDirSync(atV)) {
     if (!entry.name.endsWith(".mod")) continue;
     const v = entry.name.slice(0, -".mod".length);
     if (v !== "" && canonicalVersion(v) === v) versions.push(v);
   }
-  const text = new TextEncoder().encode(sortVersions(versions).map((v) => v + "\n").join(""));
-  await lockedRewrite(
-    join(atV, "list"),
-    0o666 & ~umask,
-    (old) => sameBytes(old, text) ? undefined : text,
-  );
+  return new TextEncoder().encode(sortVersions(versions).map((v) => v + "\n").join(""));
 }
 
 /**

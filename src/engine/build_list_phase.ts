@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { cachedGoMods, modulePaths, readCacheState } from "../cache/module_cache.ts";
+import { cachedGoMods, modulePaths } from "../cache/module_cache.ts";
 import { UnreachableError } from "../goproxy/goproxy.ts";
 import { ModuleError } from "../module/module_error.ts";
 import { matchPrefixPatterns } from "../module/module_path.ts";
 import { computeBuildList } from "../project/build_list.ts";
 import { moduleKey, type ModuleVersion } from "../project/go_mod.ts";
-import { mkdirAll } from "../util/files.ts";
+import { mkdirAll, statIfThere } from "../util/files.ts";
 import { fetchInfo, type Tally } from "./module_files.ts";
 import type { Context } from "./pipeline_context.ts";
 import type { BuildListReport, ReportWarning } from "./report.ts";
@@ -70,7 +70,7 @@ export async function completeBuildList(ctx: Context): Promise<BuildListOutcome>
   await Promise.all([...queries.values()].map(async (m) => {
     if (zips.has(moduleKey(m)) || matchPrefixPatterns(gonoproxy, m.path)) return;
     const p = modulePaths(root, m.path, m.version);
-    if (readCacheState(p).hasInfo || ctx.signal.aborted) return;
+    if (statIfThere(p.base + ".info") || ctx.signal.aborted) return;
     try {
       mkdirAll(p.atV);
       const got: Tally = { bytes: 0, retries: 0 };

@@ -55,7 +55,7 @@ export interface Context {
   zipSlots: Semaphore;
   /**
    * Bounds the `list` rewrites, the one small file write that waits (for go's lock on the
-   * file) with the file open: every module starts at once, and unbounded, their open files
+   * file) with the file open: modules start in quick succession, and unbounded, their open files
    * would exhaust a low file descriptor limit (256 by default on macOS). The other small file
    * calls are synchronous and close their files before they return.
    */

@@ -20,7 +20,7 @@ import {
   type ModulePaths,
   modulePaths,
 } from "../cache/module_cache.ts";
-import { lockedRewrite, mkdirAll, removeFile, tempName } from "../util/files.ts";
+import { lockedRewrite, mkdirAll, removeFile, statIfThere, tempName } from "../util/files.ts";
 import type { ProxyEntry } from "../goproxy/proxy_list.ts";
 import type { RunSettings } from "./defaults.ts";
 import { RecordKeeper } from "./module_record.ts";
@@ -353,14 +353,6 @@ function copyGoMods(dir: string): void {
     } finally {
       Deno.chmodSync(parent, parentMode);
     }
-  }
-}
-
-function statIfThere(path: string): Deno.FileInfo | undefined {
-  try {
-    return Deno.statSync(path);
-  } catch {
-    return undefined;
   }
 }
 

@@ -9,6 +9,7 @@ import type { Host } from "../project/host.ts";
 import { modulePaths } from "../cache/module_cache.ts";
 import { loadSetup, loadSums, type SetupOptions } from "./setup.ts";
 import { VERSION } from "./version.ts";
+import { turnEvery } from "../util/turns.ts";
 import { type VerifyJob, verifyModule, type VerifyRecord } from "../cache/verify_module.ts";
 
 /** The result of a verify run. */
@@ -90,6 +91,9 @@ function defaultWorkers(jobs: VerifyJob[]): number {
 /** Jobs sent to a worker ahead, so it never waits for this thread to hand it the next one. */
 const WORKER_QUEUE = 2;
 
+/** Milliseconds of hashing on this thread between turns of its event loop (the workers' messages). */
+const TURN_MS = 4;
+
 /**
  * Runs the jobs in `size` workers and on this thread too, each taking the next job as it
  * finishes one: this thread starts at once, while the workers take some 40 ms to start, so
@@ -124,14 +128,12 @@ async function inWorkers(jobs: VerifyJob[], size: number): Promise<VerifyRecord[
       give();
     });
   const here = async () => {
-    let yielded = performance.now();
+    const breathe = turnEvery(TURN_MS);
     while (next < jobs.length) {
       const i = next++;
       results[i] = verifyModule(jobs[i]);
-      if (performance.now() - yielded > 4) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        yielded = performance.now();
-      }
+      const turn = breathe();
+      if (turn) await turn;
     }
   };
   try {

@@ -17,6 +17,8 @@ export class ByteBody {
   #signal: AbortSignal | undefined;
   /** Rejects with the signal's reason when it aborts; never settles otherwise. */
   #aborted: Promise<never> | undefined;
+  /** Stops listening to the signal: the body ended, failed or was cancelled. */
+  #unlisten = () => {};
 
   /**
    * Wraps `stream` (null for an empty body); `onRead` hears of every read's size, for a
@@ -38,8 +40,9 @@ export class ByteBody {
         reject(signal.reason);
         void this.cancel();
       };
-      if (signal.aborted) abort();
-      else signal.addEventListener("abort", abort, { once: true });
+      if (signal.aborted) return abort();
+      signal.addEventListener("abort", abort, { once: true });
+      this.#unlisten = () => signal.removeEventListener("abort", abort);
     });
     this.#aborted.catch(() => {});
   }
@@ -61,7 +64,14 @@ export class ByteBody {
     if (!this.#reader) return { value: view.subarray(0, 0), done: true };
     this.#signal?.throwIfAborted();
     const read = this.#reader.read(view);
-    const result = await (this.#aborted ? Promise.race([read, this.#aborted]) : read);
+    let result: ReadableStreamReadResult<Uint8Array>;
+    try {
+      result = await (this.#aborted ? Promise.race([read, this.#aborted]) : read);
+    } catch (e) {
+      this.#unlisten();
+      throw e;
+    }
+    if (result.done) this.#unlisten();
     if (!result.done && result.value) this.#onRead(result.value.length);
     return result.value ? result : { value: undefined, done: true };
   }
@@ -93,6 +103,7 @@ export class ByteBody {
 
   /** Stops reading and releases the stream. */
   async cancel(): Promise<void> {
+    this.#unlisten();
     await this.#reader?.cancel().catch(() => {});
   }
 }

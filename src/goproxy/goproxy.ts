@@ -156,8 +156,10 @@ interface Connection {
   retired: boolean;
   /** Whether a response's headers came through it: requests may then share it. */
   open: boolean;
-  /** When it was made (`performance.now()`). */
-  made: number;
+  /** When its opening began (`performance.now()`): made, or leased again after a failure. */
+  openingSince: number;
+  /** When the request using it, open, began; undefined while no request uses it. */
+  busySince?: number;
 }
 
 /**
@@ -639,14 +641,18 @@ class Origin {
         const lane = this.#connectFailures > 0 && this.#opening ? undefined : this.#unopenedLane();
         if (lane && this.#connectFailures === 0) return this.#lease(lane, false, onFail);
         if (lane) {
-          const lease = await this.#backoff(this.#lease(lane, true, onFail), signal);
+          const lease = await this.#backoff(lane, this.#lease(lane, true, onFail), signal);
           if (lease) return lease;
           continue;
         }
       } else if (!this.#opening) {
         this.#current ??= this.#connection();
         if (this.#current.open) return this.#lease(this.#current, false, onFail);
-        const lease = await this.#backoff(this.#lease(this.#current, true, onFail), signal);
+        const lease = await this.#backoff(
+          this.#current,
+          this.#lease(this.#current, true, onFail),
+          signal,
+        );
         if (lease) return lease;
         continue;
       }
@@ -676,28 +682,38 @@ class Origin {
 
   /**
    * An unused lane that is not open (its connect failed), or a new one while fewer than
-   * {@link MAX_OPENING} are being opened and there are fewer lanes than requests in flight.
+   * {@link MAX_OPENING} are being opened, there are fewer than the maximum, and
+   * {@link LanePace} finds the queue worth it.
    */
   #unopenedLane(): Connection | undefined {
     const free = this.#lanes.find((lane) => lane.users === 0);
+    if (free) free.openingSince = performance.now();
     if (free || this.#lanes.length >= this.#maxLanes) return free;
     const opening = this.#lanes.filter((lane) => !lane.open);
     if (opening.length >= MAX_OPENING) return undefined;
     const now = performance.now();
-    const longest = Math.max(0, ...opening.map((lane) => now - lane.made));
-    if (!this.#pace.worthOpening(this.#wake.size + 1, this.#lanes.length, longest)) {
-      return undefined;
-    }
+    const busy = this.#lanes.flatMap((lane) => lane.busySince === undefined ? [] : [lane]);
+    const queue = {
+      waiting: this.#wake.size + 1,
+      lanes: this.#lanes.length,
+      openingMs: Math.max(0, ...opening.map((lane) => now - lane.openingSince)),
+      servingMs: busy.reduce((sum, lane) => sum + now - lane.busySince!, 0) / (busy.length || 1),
+    };
+    if (!this.#pace.worthOpening(queue)) return undefined;
     const lane = newConnection();
     this.#lanes.push(lane);
     return lane;
   }
 
   /**
-   * Waits out the backoff after connect failures, holding `lease` as the origin's one opener;
-   * undefined (the lease released) when the origin failed meanwhile.
+   * Waits out the backoff after connect failures, holding `lease` on `connection` as the
+   * origin's one opener; undefined (the lease released) when the origin failed meanwhile.
    */
-  async #backoff(lease: Lease, signal: AbortSignal): Promise<Lease | undefined> {
+  async #backoff(
+    connection: Connection,
+    lease: Lease,
+    signal: AbortSignal,
+  ): Promise<Lease | undefined> {
     const wait = this.#retryAt - performance.now();
     if (wait > 0) {
       try {
@@ -706,6 +722,7 @@ class Origin {
         lease.release();
         throw e;
       }
+      connection.openingSince = performance.now();
     }
     if (!this.failure) return lease;
     lease.release();
@@ -715,6 +732,7 @@ class Origin {
   #lease(connection: Connection, opener: boolean, onFail: () => void): Lease {
     const leasedAt = performance.now();
     const wasOpen = connection.open;
+    if (wasOpen) connection.busySince = leasedAt;
     connection.users++;
     if (opener) this.#opening = true;
     this.#onFail.add(onFail);
@@ -732,7 +750,7 @@ class Origin {
         } else {
           connection.open = true;
           this.#connectFailures = 0;
-          if (!wasOpen) this.#pace.opened(performance.now() - leasedAt);
+          if (!wasOpen) this.#pace.opened(performance.now() - connection.openingSince);
         }
         if (opener) this.#opening = false;
         this.#wakeAll();
@@ -754,6 +772,7 @@ class Origin {
           this.#wakeAll();
         };
         if (!this.#lanes.includes(connection)) return done();
+        connection.busySince = undefined;
         if (wasOpen) this.#pace.served(performance.now() - leasedAt);
         setTimeout(done, 0);
       },
@@ -796,7 +815,7 @@ function newConnection(): Connection {
     users: 0,
     retired: false,
     open: false,
-    made: performance.now(),
+    openingSince: performance.now(),
   };
 }
 

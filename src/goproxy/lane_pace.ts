@@ -21,8 +21,8 @@ const WEIGHT = 0.3;
  * const pace = new LanePace();
  * pace.opened(120);
  * pace.served(50);
- * pace.worthOpening(100, 10); // true: 100 waiting drain in 500 ms, a lane opens in 120
- * pace.worthOpening(10, 10); // false: they drain in 50 ms
+ * pace.worthOpening({ waiting: 100, lanes: 10 }); // true: they drain in 500 ms, a lane opens in 120
+ * pace.worthOpening({ waiting: 10, lanes: 10 }); // false: they drain in 50 ms
  * ```
  */
 export class LanePace {
@@ -40,15 +40,33 @@ export class LanePace {
   }
 
   /**
-   * Whether a request should open a lane, with `waiting` requests waiting for one (itself
-   * included), `lanes` lanes open or opening, and the longest of those still opening at it
-   * for `openingMs` (a lane asked for now would take at least as long: a front end admits new
-   * connections in turn). Yes while nothing has been timed yet.
+   * Whether a request should open a lane, given the origin's `queue`. Yes while nothing has
+   * been timed yet.
    */
-  worthOpening(waiting: number, lanes: number, openingMs = 0): boolean {
+  worthOpening(queue: LaneQueue): boolean {
+    const { waiting, lanes, openingMs = 0, servingMs = 0 } = queue;
     if (lanes === 0 || this.#openMs === undefined || this.#requestMs === undefined) return true;
-    return (waiting * this.#requestMs) / lanes > Math.max(this.#openMs, openingMs);
+    const requestMs = Math.max(this.#requestMs, servingMs);
+    return (waiting * requestMs) / lanes > Math.max(this.#openMs, openingMs);
   }
+}
+
+/** An origin's lanes and the requests waiting for one, as {@link LanePace} weighs them. */
+export interface LaneQueue {
+  /** Requests waiting for a lane, the one asking included. */
+  waiting: number;
+  /** Lanes open or opening. */
+  lanes: number;
+  /**
+   * How long the lane longest in opening has been at it: one asked for now would take at
+   * least as long, as a front end admits new connections in turn.
+   */
+  openingMs?: number;
+  /**
+   * How long, on average, the requests now on lanes have held them: when they hold them
+   * longer than requests used to (large bodies), the queue drains that much slower.
+   */
+  servingMs?: number;
 }
 
 function average(mean: number | undefined, sample: number): number {

@@ -38,6 +38,15 @@ function makeTreeWritable(dir: string): void {
   }
 }
 
+/** `path`'s stat, or undefined when it cannot be had (it is not there, or not reachable). */
+export function statIfThere(path: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Removes `file` if it can: one that is gone already, or cannot be removed, is left (a temp
  * file's name is one go's clean-up removes).

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LanePace } from "../../src/goproxy/lane_pace.ts";
+import { LanePace, type LaneQueue } from "../../src/goproxy/lane_pace.ts";
 
 /** A pace that has timed lanes opening in `openMs` and requests holding one for `requestMs`. */
 function timed(openMs: number, requestMs: number): LanePace {
@@ -9,14 +9,7 @@ function timed(openMs: number, requestMs: number): LanePace {
   return pace;
 }
 
-const CASES: {
-  name: string;
-  pace: () => LanePace;
-  waiting: number;
-  lanes: number;
-  openingMs?: number;
-  want: boolean;
-}[] = [
+const CASES: (LaneQueue & { name: string; pace: () => LanePace; want: boolean })[] = [
   { name: "no lane yet", pace: () => timed(1000, 1), waiting: 1, lanes: 0, want: true },
   { name: "nothing timed yet", pace: () => new LanePace(), waiting: 1, lanes: 5, want: true },
   {
@@ -44,6 +37,24 @@ const CASES: {
     openingMs: 400,
     want: false,
   },
+  // 3 waiting over 4 lanes at 20 ms each drain in 15 ms, but the requests on the lanes have
+  // held them for 2 s (large bodies): the queue will not drain before a lane opens.
+  {
+    name: "lanes held far longer than requests used to take",
+    pace: () => timed(300, 20),
+    waiting: 3,
+    lanes: 4,
+    servingMs: 2000,
+    want: true,
+  },
+  {
+    name: "the same lanes, held as long as usual",
+    pace: () => timed(300, 20),
+    waiting: 3,
+    lanes: 4,
+    servingMs: 10,
+    want: false,
+  },
   {
     name: "the same queue, no lane opening",
     pace: () => timed(120, 50),
@@ -55,15 +66,15 @@ const CASES: {
 
 for (const c of CASES) {
   Deno.test(`LanePace: ${c.name}`, () => {
-    assert.equal(c.pace().worthOpening(c.waiting, c.lanes, c.openingMs), c.want);
+    assert.equal(c.pace().worthOpening(c), c.want);
   });
 }
 
 Deno.test("LanePace follows the recent times more than the old ones", () => {
   const pace = timed(100, 50);
   // 10 waiting over 2 lanes drain in 250 ms: worth a lane that opens in 100 ms...
-  assert.equal(pace.worthOpening(10, 2), true);
+  assert.equal(pace.worthOpening({ waiting: 10, lanes: 2 }), true);
   // ...not once lanes have been taking a second to open.
   for (let i = 0; i < 5; i++) pace.opened(1000);
-  assert.equal(pace.worthOpening(10, 2), false);
+  assert.equal(pace.worthOpening({ waiting: 10, lanes: 2 }), false);
 });
