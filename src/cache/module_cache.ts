@@ -9,7 +9,7 @@ import type { GoModSource } from "../project/build_list.ts";
 import { escapePath, escapeVersion } from "../module/module_path.ts";
 import { canonicalVersion, sortVersions } from "../module/semver.ts";
 import { sameBytes } from "../util/bytes.ts";
-import { lockedRewrite, tempName } from "../util/files.ts";
+import { lockedRewrite, removeFile, tempName } from "../util/files.ts";
 
 /** Every file and directory go uses for one module version. */
 export interface ModulePaths {
@@ -70,8 +70,8 @@ export function readCacheState(p: ModulePaths): CacheState {
   }
   const listed = (ext: string) => names.has(p.base.slice(p.atV.length + 1) + ext);
   const dir = (listed(".zip") || listed(".ziphash")) && !listed(".partial")
-    ? statOrNull(p.dir)
-    : null;
+    ? orUndefined(() => Deno.statSync(p.dir))
+    : undefined;
   const ziphash = listed(".ziphash")
     ? orUndefined(() => Deno.readTextFileSync(p.base + ".ziphash").trim())
     : undefined;
@@ -104,8 +104,8 @@ export function zipComplete(state: CacheState): boolean {
 
 /** Whether go would consider the extracted tree complete (spec: `DownloadDir`). */
 export function isDirComplete(p: ModulePaths): boolean {
-  return !!statOrNull(p.dir)?.isDirectory && !statOrNull(p.base + ".partial") &&
-    !!statOrNull(p.base + ".ziphash");
+  const stat = (path: string) => orUndefined(() => Deno.statSync(path));
+  return !!stat(p.dir)?.isDirectory && !stat(p.base + ".partial") && !!stat(p.base + ".ziphash");
 }
 
 /**
@@ -125,11 +125,7 @@ export function writeFileAtomic(file: string, data: Uint8Array | string, umask: 
     try {
       Deno.renameSync(tmp, file);
     } catch (e) {
-      try {
-        Deno.removeSync(tmp);
-      } catch {
-        // The rename's failure is the one to report.
-      }
+      removeFile(tmp);
       throw e;
     }
     return;
@@ -178,10 +174,6 @@ export async function lockVersion(p: ModulePaths, umask: number): Promise<Deno.F
     throw e;
   }
   return file;
-}
-
-function statOrNull(path: string): Deno.FileInfo | null {
-  return orUndefined(() => Deno.statSync(path)) ?? null;
 }
 
 /** `read()`, or undefined when the file is not there (or its directory is not one). */

@@ -495,16 +495,16 @@ export class ProxyClient {
     }
     const fileName = tempFile();
     const mode = 0o666 & ~this.#opts.umask;
-    const file = await writing(
+    const file = writing(
       fileName,
       () => Deno.openSync(fileName, { write: true, createNew: true, mode }),
     );
     let size = 0;
     try {
-      await body.forEach(async (bytes) => {
+      await body.forEach((bytes) => {
         size += bytes.length;
         if (size > MAX_ZIP_FILE) throw zipTooLarge();
-        await writing(fileName, () => writeAll(file, bytes));
+        writing(fileName, () => writeAll(file, bytes));
       });
       if (length !== undefined && size !== length) throw lengthMismatch(size, length);
     } catch (e) {
@@ -570,9 +570,9 @@ function zipTooLarge(): ProxyError {
  * Runs one file system step of writing `file`; its failure (a full disk, a read-only file
  * system, a missing directory) is a {@link LocalError} naming the problem and the file.
  */
-async function writing<T>(file: string, step: () => T | Promise<T>): Promise<T> {
+function writing<T>(file: string, step: () => T): T {
   try {
-    return await step();
+    return step();
   } catch (e) {
     const reason = (e as Error).message.replace(/ \(os error \d+\).*$/s, "");
     throw new LocalError(`${reason.charAt(0).toLowerCase()}${reason.slice(1)} writing ${file}`);
