@@ -1,14 +1,12 @@
 /**
  * A pool of install workers, started on first use. Each worker runs two jobs at a time: an
  * install waits on file system calls between its synchronous inflating, and the other job
- * uses that time. A streamed install (streamed_install.ts) takes no job slot: its worker
- * extracts each piece as it comes, between its jobs.
+ * uses that time.
  *
  * @module
  */
 import { ModuleError } from "../module/module_error.ts";
-import type { InstallJob, InstallResult, InstallTarget } from "./installer.ts";
-import type { WorkerMessage } from "./install_worker.ts";
+import type { InstallJob, InstallResult } from "./installer.ts";
 
 /** An install that failed in a worker, about the job's module. */
 export class InstallError extends ModuleError {
@@ -17,7 +15,7 @@ export class InstallError extends ModuleError {
   readonly got?: string;
 
   /** Creates the error about `job`'s module from what the worker reported. */
-  constructor(job: InstallTarget, failure: WorkerFailure) {
+  constructor(job: InstallJob, failure: WorkerFailure) {
     super(job.path, job.version, failure.detail);
     this.got = failure.got;
   }
@@ -37,36 +35,6 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-/** A request a worker answers: a job in one of its slots, or a step of a streamed install. */
-interface Running {
-  job: InstallTarget;
-  worker: Worker;
-  /** True for a job, whose slot the answer frees. */
-  slot: boolean;
-  resolve: (r: InstallResult) => void;
-  reject: (e: Error) => void;
-}
-
-/**
- * An install in a worker that follows its zip's temp file as the download writes it (see
- * streamed_install.ts); it is the `ZipSink` the proxy client writes the zip for.
- */
-export interface InstallStream {
-  /** Starts the install from `file` of `size` bytes; again for a new attempt, which starts over. */
-  begin(file: string, size: number): void;
-  /** The file now holds its first `size` bytes. */
-  grew(size: number): void;
-  /** The file of the last attempt begun, if any. */
-  readonly file: string | undefined;
-  /** Completes the install once the file holds every byte. */
-  finish(): Promise<InstallResult>;
-  /** Gives up the install, if one began; resolves once its files are gone. */
-  abandon(): Promise<void>;
-}
-
-/** The least growth of a streamed zip worth telling its worker about. */
-const GREW_STEP = 256 << 10;
-
 /** Jobs one worker runs at a time. */
 const JOBS_PER_WORKER = 2;
 
@@ -77,9 +45,8 @@ export class InstallPool {
   /** A worker once for each job it can take now, longest free first. */
   #idle: Worker[] = [];
   #queue: Pending[] = [];
-  #running = new Map<number, Running>();
+  #running = new Map<number, Pending & { worker: Worker }>();
   #nextId = 0;
-  #streams = 0;
 
   /** Creates a pool of at most `size` workers. */
   constructor(size: number) {
@@ -92,42 +59,6 @@ export class InstallPool {
       this.#queue.push({ job, resolve, reject });
       this.#dispatch();
     });
-  }
-
-  /**
-   * Opens a streamed install of `target` in one worker, which every attempt goes to, so that
-   * the steps of one module's install run in order.
-   */
-  stream(target: InstallTarget): InstallStream {
-    const id = this.#nextId++;
-    const worker = this.#streamWorker();
-    let file: string | undefined;
-    let told = 0;
-    const post = (message: WorkerMessage) => worker.postMessage(message);
-    const ask = (message: WorkerMessage) =>
-      new Promise<InstallResult>((resolve, reject) => {
-        this.#running.set(id, { job: target, worker, slot: false, resolve, reject });
-        post(message);
-      });
-    return {
-      begin: (begun, size) => {
-        file = begun;
-        told = 0;
-        post({ id, begin: target, file, size });
-      },
-      grew: (size) => {
-        if (size - told < GREW_STEP) return;
-        told = size;
-        post({ id, grew: size });
-      },
-      get file() {
-        return file;
-      },
-      finish: () => ask({ id, end: true }),
-      abandon: async () => {
-        if (file !== undefined) await ask({ id, abandon: true });
-      },
-    };
   }
 
   /** Stops every worker. */
@@ -143,21 +74,10 @@ export class InstallPool {
       if (!worker) return;
       const pending = this.#queue.shift()!;
       const id = this.#nextId++;
-      this.#running.set(id, { ...pending, worker, slot: true });
+      this.#running.set(id, { ...pending, worker });
       const transfer = pending.job.zip.kind === "bytes" ? [pending.job.zip.bytes.buffer] : [];
-      const message: WorkerMessage = { id, job: pending.job };
-      worker.postMessage(message, transfer as Transferable[]);
+      worker.postMessage({ id, job: pending.job }, transfer as Transferable[]);
     }
-  }
-
-  /** A worker for a streamed install: a new one while the pool may grow, else each in turn. */
-  #streamWorker(): Worker {
-    const spawned = this.#spawn();
-    if (spawned) {
-      this.#idle.push(spawned);
-      return spawned;
-    }
-    return this.#workers[this.#streams++ % this.#workers.length];
   }
 
   #spawn(): Worker | undefined {
@@ -188,7 +108,7 @@ export class InstallPool {
     const p = this.#running.get(msg.id);
     if (!p) return;
     this.#running.delete(msg.id);
-    if (p.slot) this.#idle.push(worker);
+    this.#idle.push(worker);
     if (msg.error) p.reject(new InstallError(p.job, msg.error));
     else p.resolve(msg.result!);
     this.#dispatch();

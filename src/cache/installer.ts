@@ -54,9 +54,6 @@ export interface InstallJob {
     | { kind: "cached"; treeInPlace: boolean };
 }
 
-/** What an install is of, apart from where its zip is. */
-export type InstallTarget = Omit<InstallJob, "zip">;
-
 /** What an install did. */
 export interface InstallResult {
   /** The zip's h1, as written to `.ziphash`. */
@@ -108,96 +105,42 @@ export async function installModule(job: InstallJob): Promise<InstallResult> {
       source.size,
       readCentralDirectory(source),
     );
-    startInstall(job, p, zipFile);
-    return await completeInstall(job, p, source, planned, new Extracted(), job.zip);
+    clearLeftovers(p, zipFile);
+    mkdirAll(dirname(p.dir));
+    const partial = p.base + ".partial";
+    Deno.writeFileSync(partial, new Uint8Array(), { mode: 0o666 & ~job.umask });
+    let result: InstallResult;
+    let dirs: string[];
+    let staged: string | undefined;
+    let wroteZiphash = false;
+    try {
+      ({ result, dirs } = extract(job, p, source, planned));
+      staged = stageZip(job, p);
+      wroteZiphash = await writeZiphash(p.base + ".ziphash", result.h1, job.umask);
+      if (staged !== undefined) Deno.renameSync(staged, p.base + ".zip");
+    } catch (e) {
+      if (job.zip.kind === "bytes" && staged !== undefined) removeIfPresent(staged);
+      if (wroteZiphash) removeIfPresent(p.base + ".ziphash");
+      removeTree(p.dir);
+      Deno.removeSync(partial);
+      throw e;
+    }
+    Deno.removeSync(partial);
+    if (!job.modcacherw) makeDirsReadOnly(dirs, job.umask);
+    return result;
   } finally {
     file?.close();
   }
 }
 
-/**
- * Files already extracted under `.partial`, each with the entry it came from (read before
- * the central directory, see streamed_install.ts) and its SHA-256, by local header offset,
- * and the directories made for them.
- */
-export class Extracted {
-  /** The extracted files, by the offset of their local header. */
-  readonly files: Map<number, { entry: ZipEntry; sha256: string }> = new Map();
-  /** Every directory made, the module's own included once it is made. */
-  readonly dirs: Set<string> = new Set();
-
-  /** The SHA-256 of `entry`'s file if it was extracted from the very entry the directory lists. */
-  sha256Of(entry: ZipEntry): string | undefined {
-    const done = this.files.get(entry.localHeaderOffset);
-    const same = done !== undefined && done.entry.name === entry.name &&
-      done.entry.method === entry.method && done.entry.crc32 === entry.crc32 &&
-      done.entry.compressedSize === entry.compressedSize &&
-      done.entry.uncompressedSize === entry.uncompressedSize;
-    return same ? done.sha256 : undefined;
-  }
-}
-
-/**
- * Go's start of an extraction, under the version lock: its leftovers go (but `keep`, the zip
- * being installed), and the empty `.partial` file marks the tree as incomplete until it is.
- */
-export function startInstall(job: InstallTarget, p: ModulePaths, keep?: string): void {
-  clearLeftovers(p, keep);
-  mkdirAll(dirname(p.dir));
-  Deno.writeFileSync(p.base + ".partial", new Uint8Array(), { mode: 0o666 & ~job.umask });
-}
-
-/**
- * Extracts what `extracted` lacks of the checked `planned` entries, checks the h1 and
- * publishes `.ziphash` and `zip` as `.zip`, then removes `.partial`. On failure the tree and
- * `.partial` are removed and the error is passed on.
- */
-export async function completeInstall(
-  job: InstallTarget,
-  p: ModulePaths,
-  source: ZipSource,
-  planned: PlannedEntry[],
-  extracted: Extracted,
-  zip: InstallJob["zip"],
-): Promise<InstallResult> {
-  const partial = p.base + ".partial";
-  let result: InstallResult;
-  let staged: string | undefined;
-  let wroteZiphash = false;
-  try {
-    result = extract(job, p, source, planned, extracted);
-    staged = stageZip(job, p, zip);
-    wroteZiphash = await writeZiphash(p.base + ".ziphash", result.h1, job.umask);
-    if (staged !== undefined) Deno.renameSync(staged, p.base + ".zip");
-  } catch (e) {
-    if (zip.kind === "bytes" && staged !== undefined) removeIfPresent(staged);
-    if (wroteZiphash) removeIfPresent(p.base + ".ziphash");
-    abandonInstall(p);
-    throw e;
-  }
-  Deno.removeSync(partial);
-  if (!job.modcacherw) makeDirsReadOnly([...extracted.dirs], job.umask);
-  return result;
-}
-
-/** Removes an unfinished install: its tree, then `.partial`. */
-export function abandonInstall(p: ModulePaths): void {
-  removeTree(p.dir);
-  removeIfPresent(p.base + ".partial");
-}
-
 function extract(
-  job: InstallTarget,
+  job: InstallJob,
   p: ModulePaths,
   source: ZipSource,
   planned: PlannedEntry[],
-  extracted: Extracted,
-): InstallResult {
-  const dirs = extracted.dirs;
-  if (!dirs.has(p.dir)) {
-    Deno.mkdirSync(p.dir, { mode: 0o777 });
-    dirs.add(p.dir);
-  }
+): { result: InstallResult; dirs: string[] } {
+  Deno.mkdirSync(p.dir, { mode: 0o777 });
+  const dirs = new Set([p.dir]);
   const hashed: HashedFile[] = [];
   const fileMode = 0o444 & ~job.umask;
   let bytes = 0;
@@ -207,28 +150,23 @@ function extract(
       hashed.push({ name: entry.name, sha256: EMPTY_SHA256 });
       continue;
     }
-    const done = extracted.sha256Of(entry);
     const target = join(p.dir, relPath);
-    if (done === undefined) makeParent(dirs, p.dir, target);
-    hashed.push({ name: entry.name, sha256: done ?? writeEntry(source, entry, target, fileMode) });
+    const parent = dirname(target);
+    if (!dirs.has(parent)) {
+      Deno.mkdirSync(parent, { recursive: true, mode: 0o777 });
+      for (let d = parent; d !== p.dir && !dirs.has(d); d = dirname(d)) dirs.add(d);
+    }
+    hashed.push({ name: entry.name, sha256: writeEntry(source, entry, target, fileMode) });
     bytes += entry.uncompressedSize;
     files++;
   }
   const h1 = hash1(hashed);
   checkZipHash(job, h1);
-  return { h1, files, bytes };
-}
-
-/** Makes the parent directory of `target` inside `root`, noting each one made in `dirs`. */
-export function makeParent(dirs: Set<string>, root: string, target: string): void {
-  const parent = dirname(target);
-  if (dirs.has(parent)) return;
-  Deno.mkdirSync(parent, { recursive: true, mode: 0o777 });
-  for (let d = parent; d !== root && !dirs.has(d); d = dirname(d)) dirs.add(d);
+  return { result: { h1, files, bytes }, dirs: [...dirs] };
 }
 
 /** Throws unless go.sum lists `h1` for the zip. */
-function checkZipHash(job: InstallTarget, h1: string): void {
+function checkZipHash(job: InstallJob, h1: string): void {
   if (!job.zipHashes.includes(h1)) {
     throw new ChecksumMismatchError(
       job.path,
@@ -333,16 +271,12 @@ async function writeZiphash(file: string, h1: string, umask: number): Promise<bo
  * file, or the in-memory zip written out now (so a full disk fails before `.ziphash`
  * exists); none when the zip is already the cache's own.
  */
-function stageZip(
-  job: InstallTarget,
-  p: ModulePaths,
-  zip: InstallJob["zip"],
-): string | undefined {
-  if (zip.kind === "tempFile") return zip.file;
-  if (zip.kind === "cached") return undefined;
+function stageZip(job: InstallJob, p: ModulePaths): string | undefined {
+  if (job.zip.kind === "tempFile") return job.zip.file;
+  if (job.zip.kind === "cached") return undefined;
   const tmp = tempName(p.base + ".zip");
   try {
-    Deno.writeFileSync(tmp, zip.bytes, { createNew: true, mode: 0o666 & ~job.umask });
+    Deno.writeFileSync(tmp, job.zip.bytes, { createNew: true, mode: 0o666 & ~job.umask });
   } catch (e) {
     removeIfPresent(tmp);
     throw e;

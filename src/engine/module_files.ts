@@ -5,8 +5,7 @@
  *
  * @module
  */
-import type { InstallStream } from "../cache/install_pool.ts";
-import type { InstallJob, InstallTarget } from "../cache/installer.ts";
+import type { InstallJob } from "../cache/installer.ts";
 import {
   lockVersion,
   type ModulePaths,
@@ -67,7 +66,7 @@ export async function fetchInfo(
  * Under go's version lock: re-check, then install from a cached zip when there is one and it
  * matches go.sum, else download and install. A cached zip beside a tree that lacks only a
  * well-formed `.ziphash` is hashed, not extracted again, as go's `hashZip` does. The download
- * overlaps the go.mod fetch, but no install completes unless the go.mod checked out, as go
+ * overlaps the go.mod fetch, but nothing is installed unless the go.mod checked out, as go
  * checks it first.
  */
 export async function fetchAndInstallZip(
@@ -81,88 +80,57 @@ export async function fetchAndInstallZip(
   try {
     const state = readCacheState(p);
     if (zipComplete(state)) return;
-    const target: InstallTarget = {
+    const job: InstallJob = {
       root: ctx.opts.root,
       path: m.path,
       version: m.version,
       zipHashes: m.zipHashes,
       modcacherw: ctx.opts.modcacherw,
       umask: ctx.opts.umask,
+      zip: { kind: "cached", treeInPlace: state.tree },
     };
+    const installing = () =>
+      ctx.opts.onProgress?.({ type: "install", path: m.path, version: m.version });
     if (state.hasZip) {
       await goMod;
       try {
-        installing(ctx, m);
-        await ctx.pool.install({ ...target, zip: { kind: "cached", treeInPlace: state.tree } });
+        installing();
+        await ctx.pool.install(job);
         return;
       } catch {
         removeFile(p.base + ".zip");
         removeFile(p.base + ".ziphash");
       }
     }
-    await downloadAndInstall(ctx, m, p, record, goMod, target);
+    const body = await downloadZip(ctx, m, p, record);
+    const goModOk = await goMod.then(() => true, () => false);
+    if (ctx.signal.aborted || !goModOk) {
+      ctx.client.discard(body);
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      return;
+    }
+    job.zip = body.kind === "bytes"
+      ? { kind: "bytes", bytes: body.bytes }
+      : { kind: "tempFile", file: body.file };
+    try {
+      installing();
+      await ctx.pool.install(job);
+    } finally {
+      ctx.client.discard(body);
+    }
   } finally {
     lock.close();
   }
 }
 
-/**
- * Downloads the zip and installs it once the go.mod checked out. A big zip's install follows
- * its temp file as it downloads, and is abandoned if the download or the go.mod fails.
- */
-async function downloadAndInstall(
-  ctx: Context,
-  m: ModuleSums,
-  p: ModulePaths,
-  record: ModuleRecord,
-  goMod: Promise<void>,
-  target: InstallTarget,
-): Promise<void> {
-  const stream = ctx.pool.stream(target);
-  let body: ZipBody;
-  try {
-    body = await downloadZip(ctx, m, p, record, stream);
-  } catch (e) {
-    await stream.abandon();
-    throw e;
-  }
-  const goModOk = await goMod.then(() => true, () => false);
-  const streamed = body.kind === "tempFile" && body.file === stream.file;
-  try {
-    if (ctx.signal.aborted || !goModOk || !streamed) await stream.abandon();
-    if (ctx.signal.aborted) throw ctx.signal.reason;
-    if (!goModOk) return;
-    installing(ctx, m);
-    if (streamed) await stream.finish();
-    else await ctx.pool.install({ ...target, zip: zipOf(body) });
-  } finally {
-    ctx.client.discard(body);
-  }
-}
-
-function installing(ctx: Context, m: ModuleSums): void {
-  ctx.opts.onProgress?.({ type: "install", path: m.path, version: m.version });
-}
-
-function zipOf(body: ZipBody): InstallJob["zip"] {
-  return body.kind === "bytes"
-    ? { kind: "bytes", bytes: body.bytes }
-    : { kind: "tempFile", file: body.file };
-}
-
-/**
- * Downloads the zip of `m` into memory or a temp file beside its place (which `stream`
- * follows, for a big one), counted in `record`.
- */
+/** Downloads the zip of `m` into memory or a temp file beside its place, counted in `record`. */
 async function downloadZip(
   ctx: Context,
   m: ModuleSums,
   p: ModulePaths,
   record: ModuleRecord,
-  stream: InstallStream,
 ): Promise<ZipBody> {
-  const tempFile = () => tempName(p.base + ".zip");
-  const fetched = await ctx.client.fetchZipTo(m.path, m.version, tempFile, stream, {
+  const fetched = await ctx.client.fetchZip(m.path, m.version, () => tempName(p.base + ".zip"), {
     signal: ctx.signal,
   });
   record.proxy = fetched.proxy;

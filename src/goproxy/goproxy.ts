@@ -104,17 +104,6 @@ export type ZipBody =
   | { kind: "bytes"; bytes: Uint8Array; reserved: number }
   | { kind: "tempFile"; file: string; size: number };
 
-/**
- * Follows a big zip's temp file as the body is written to it (see
- * {@linkcode ProxyClient.fetchZipTo}), so that the zip can be installed while it downloads.
- */
-export interface ZipSink {
-  /** A body of `size` bytes begins in `file`; a retry begins again, and the file before is void. */
-  begin(file: string, size: number): void;
-  /** `file` now holds the first `size` bytes of the body. */
-  grew(size: number): void;
-}
-
 /** A successful fetch: the body, the proxy that served it, and how many retries it took. */
 export interface Fetched<T> {
   /** The body. */
@@ -193,12 +182,6 @@ const MAX_REDIRECTS = 10;
 
 /** go's `codehost.MaxGoMod`: the largest `.mod` (and here `.info`) accepted. */
 const MAX_SMALL_FILE = 16 << 20;
-/**
- * The smallest zip `fetchZipTo` has followed as it downloads. Following a zip costs CPU that
- * the downloads share (measured on kubernetes, following every zip of 1 MiB and more made the
- * run slower); a zip this big takes 50 ms and more to install once in, which following hides.
- */
-const STREAM_MIN = 8 << 20;
 
 /**
  * Which waiting request gets a free slot first: zips, the long pole of a run; then a module's
@@ -250,26 +233,6 @@ export class ProxyClient {
       "zip",
       this.#call(PRIORITY.zip, options.signal),
       (body, length) => this.#readZip(body, length, tempFile, options.toFile ?? false),
-    );
-  }
-
-  /**
-   * Fetches a zip as {@linkcode fetchZip} does, but a body of at least 8 MiB whose length is
-   * known goes to a temp file that `sink` follows as it is written.
-   */
-  fetchZipTo(
-    path: string,
-    version: string,
-    tempFile: () => string,
-    sink: ZipSink,
-    options: { signal?: AbortSignal } = {},
-  ): Promise<Fetched<ZipBody>> {
-    return this.#tryProxies(
-      path,
-      version,
-      "zip",
-      this.#call(PRIORITY.zip, options.signal),
-      (body, length) => this.#readZip(body, length, tempFile, false, sink),
     );
   }
 
@@ -516,15 +479,13 @@ export class ProxyClient {
     length: number | undefined,
     tempFile: () => string,
     toFile: boolean,
-    sink?: ZipSink,
   ): Promise<ZipBody> {
     if (length !== undefined && length > MAX_ZIP_FILE) {
       await body.cancel();
       throw zipTooLarge();
     }
     const budget = this.#opts.budget;
-    const follow = length !== undefined && length >= STREAM_MIN ? sink : undefined;
-    if (length !== undefined && !toFile && !follow && budget.tryTake(length)) {
+    if (length !== undefined && !toFile && budget.tryTake(length)) {
       try {
         return { kind: "bytes", bytes: await readExactly(body, length), reserved: length };
       } catch (e) {
@@ -539,13 +500,11 @@ export class ProxyClient {
       () => Deno.openSync(fileName, { write: true, createNew: true, mode }),
     );
     let size = 0;
-    follow?.begin(fileName, length!);
     try {
       await body.forEach((bytes) => {
         size += bytes.length;
         if (size > MAX_ZIP_FILE) throw zipTooLarge();
         writing(fileName, () => writeAll(file, bytes));
-        follow?.grew(size);
       });
       if (length !== undefined && size !== length) throw lengthMismatch(size, length);
     } catch (e) {

@@ -11,7 +11,6 @@
  */
 
 import zlib from "node:zlib";
-import { RawInflate } from "./raw_inflate.ts";
 
 /** Synchronous random access to the bytes of a zip archive. */
 export interface ZipSource {
@@ -223,8 +222,7 @@ function directoryBase(src: ZipSource, end: DirectoryEnd): number {
   return base;
 }
 
-/** Decodes a zip entry name as UTF-8; invalid sequences become U+FFFD and `nameIsUtf8` false. */
-export function decodeName(bytes: Uint8Array): { name: string; nameIsUtf8: boolean } {
+function decodeName(bytes: Uint8Array): { name: string; nameIsUtf8: boolean } {
   try {
     return { name: utf8.decode(bytes), nameIsUtf8: true };
   } catch {
@@ -373,6 +371,48 @@ function unsupported(entry: ZipEntry): ZipFormatError {
 
 function zlibError(entry: ZipEntry, message: string): ZipFormatError {
   return entryError(entry, `invalid deflate data: ${message}`);
+}
+
+/**
+ * The raw zlib handle behind a `node:zlib` stream, as Node's and Deno's `zlib.js` drive it:
+ * `writeSync` inflates into a caller's buffer and leaves the bytes of output and input
+ * still available in the stream's `_writeState`; errors arrive through `onerror`.
+ */
+interface ZlibHandle {
+  reset(): void;
+  close(): void;
+  writeSync(
+    flush: number,
+    input: Uint8Array,
+    inOffset: number,
+    inLength: number,
+    output: Uint8Array,
+    outOffset: number,
+    outLength: number,
+  ): void;
+  onerror: (message: string, errno: number) => void;
+}
+
+/** One raw-inflate stream, reset between entries; replaced after an error, which sticks. */
+class RawInflate {
+  readonly handle: ZlibHandle;
+  readonly state: Uint32Array;
+  error: string | undefined;
+
+  constructor() {
+    const stream = zlib.createInflateRaw() as unknown as {
+      _handle?: ZlibHandle;
+      _writeState?: Uint32Array;
+    };
+    if (typeof stream._handle?.writeSync !== "function" || !stream._writeState) {
+      throw new Error(
+        "This Deno's node:zlib has no synchronous zlib handle; goprefetch needs Deno 2.",
+      );
+    }
+    this.handle = stream._handle;
+    this.state = stream._writeState;
+    this.handle.onerror = (message) => this.error = message;
+  }
 }
 
 /**

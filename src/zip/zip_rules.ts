@@ -170,20 +170,6 @@ export function checkZipEntries(
   return planned;
 }
 
-/**
- * The per-entry rules of {@linkcode checkZipEntries}, one entry at a time and carrying what
- * they need from entry to entry (the paths seen, for collisions), for entries met before the
- * central directory is there. Sizes are not known then and count as zero: the caller caps
- * what it writes, and the central directory is checked in full at the end.
- */
-export function entryPlanner(
-  modulePath: string,
-  version: string,
-): (entry: ZipEntry) => PlannedEntry | ZipRuleError {
-  const checker = new EntryChecker(modulePath, version);
-  return (entry) => checker.plan(entry);
-}
-
 /** The rules on the module version and the zip's size, before any entry is looked at. */
 function checkModuleZip(modulePath: string, version: string, zipSize: number): void {
   const canonical = canonicalVersion(version);
