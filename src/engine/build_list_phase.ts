@@ -60,10 +60,13 @@ export async function completeBuildList(ctx: Context): Promise<BuildListOutcome>
       }; run "go mod tidy" to record them`,
     });
   }
-  for (const dir of noGoModDirs) {
+  if (noGoModDirs.size > 0) {
+    const dirs = [...noGoModDirs];
     warnings.push({
       kind: "other",
-      message: `The build list is incomplete: replacement directory ${dir} has no go.mod`,
+      message: `The build list is incomplete: ${
+        dirs.length === 1 ? "replacement directory" : "replacement directories"
+      } ${dirs.join(", ")} ${dirs.length === 1 ? "has" : "have"} no go.mod`,
     });
   }
   const missing: { id: string; why: string }[] = [];

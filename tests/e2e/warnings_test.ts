@@ -2,10 +2,12 @@
  * A run that prefetches nothing says so: GOPROXY=direct, GOPROXY=off on an empty cache, and
  * GONOPROXY or GOPRIVATE covering every module each give one warning line, the same in the
  * JSON report (`warnings` and the structured `warningDetails`), with the exit code unchanged.
- * A normal run, and a rerun on a full cache, give none.
+ * A normal run, and a rerun on a full cache, give none. Replacement directories without a
+ * go.mod are named in one warning, however many there are.
  */
 import { type TinySandbox, withTinySandbox } from "../support/sandbox.ts";
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import type { PrefetchReport, ReportWarning } from "../../src/engine/report.ts";
 import { runCli } from "../support/cli.ts";
 
@@ -129,5 +131,24 @@ Deno.test("warnings: a normal run, and GOPROXY=direct on the cache it filled, wa
     assert.equal(full.code, 0);
     assert.equal(full.report.totals.cached, 3);
     assert.deepEqual([full.lines, full.report.warnings, full.report.warningDetails], [[], [], []]);
+  });
+});
+
+Deno.test("warnings: replacement directories without a go.mod are named in one line, exit 0", async () => {
+  await withTinySandbox(3, async (box) => {
+    const goMod = await Deno.readTextFile(join(box.project, "go.mod"));
+    await Deno.writeTextFile(
+      join(box.project, "go.mod"),
+      goMod + "\nrequire (\n\texample.com/local/a v0.0.0\n\texample.com/local/b v0.0.0\n)\n\n" +
+        "replace example.com/local/a => ./a\n\nreplace example.com/local/b => ./b\n",
+    );
+    await Deno.mkdir(join(box.project, "a"));
+    const got = await run(box, [], {});
+    assert.equal(got.code, 0);
+    assert.equal(got.report.totals.fetched, 3);
+    const message = "The build list is incomplete: replacement directories " +
+      `${join(box.project, "a")}, ${join(box.project, "b")} have no go.mod`;
+    assert.deepEqual(got.lines, [`goprefetch: warning: ${message}`]);
+    assert.deepEqual(got.report.warnings, [message]);
   });
 });
