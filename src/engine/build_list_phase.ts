@@ -61,12 +61,12 @@ export async function completeBuildList(ctx: Context): Promise<BuildListOutcome>
     });
   }
   if (noGoModDirs.size > 0) {
-    const dirs = [...noGoModDirs];
+    const [noun, verb] = noGoModDirs.size === 1 ? ["directory", "has"] : ["directories", "have"];
     warnings.push({
       kind: "other",
-      message: `The build list is incomplete: ${
-        dirs.length === 1 ? "replacement directory" : "replacement directories"
-      } ${dirs.join(", ")} ${dirs.length === 1 ? "has" : "have"} no go.mod`,
+      message: `The build list is incomplete: replacement ${noun} ${
+        [...noGoModDirs].join(", ")
+      } ${verb} no go.mod`,
     });
   }
   const missing: { id: string; why: string }[] = [];
