@@ -10,13 +10,14 @@
  * before the first TLS handshake ends, as it learns only from ALPN that the connection could be
  * shared. An origin that speaks only HTTP/1.1 (plain `http:`, or ALPN says so on a probe
  * connection made beside the first request) gets lanes instead: one client per connection,
- * one request at a time on each, at most one lane per request in flight. Sharing one client's
- * pool would let Deno's fetch start a connection for every request that finds no idle one,
- * and keep the connections it no longer needs. A connection that fails at the transport level
- * is retired and replaced, at most {@link MAX_CONNECTIONS} per HTTP/2 origin per run. An
- * origin that cannot be connected to (a name that does not resolve, a certificate error, a
- * blocked port; or a refused connection, past the retries) is unreachable for the rest of the
- * run: {@link UnreachableError}.
+ * one request at a time on each, at most one lane per request in flight. Lanes open once the
+ * first response has come, or as soon as the probe says HTTP/1.1, which shows the origin
+ * reachable. Sharing one client's pool would let Deno's fetch start a connection for every
+ * request that finds no idle one, and keep the connections it no longer needs. A connection
+ * that fails at the transport level is retired and replaced, at most {@link MAX_CONNECTIONS}
+ * per HTTP/2 origin per run. An origin that cannot be connected to (a name that does not
+ * resolve, a certificate error, a blocked port; or a refused connection, past the retries) is
+ * unreachable for the rest of the run: {@link UnreachableError}.
  *
  * @module
  */
@@ -597,8 +598,9 @@ interface Lease {
 /**
  * The connections of one origin. The first request opens a connection, and the others wait
  * until its response headers arrive (then share it, or, on an HTTP/1.1 origin, use it as the
- * first lane) or it fails (then the next one opens it). Connect failures in a row back off as
- * retries do, and make the origin unreachable when they are permanent or outlast the retries.
+ * first lane), the probe finds an https origin HTTP/1.1 (then they open lanes), or it fails (then
+ * the next one opens it). Connect failures in a row back off as retries do, and make the origin
+ * unreachable when they are permanent or outlast the retries.
  */
 class Origin {
   readonly name: string;
@@ -613,6 +615,11 @@ class Origin {
   #retryAt = 0;
   /** Whether the origin speaks HTTP/1.1 only; undefined until known. */
   #http1: boolean | undefined;
+  /**
+   * Whether the ALPN probe connected and found HTTP/1.1: the origin is reachable and its
+   * requests cannot share a connection, so lanes open without waiting for the first response.
+   */
+  #reached = false;
   /** On an HTTP/1.1 origin, one connection each, one request at a time on each. */
   #lanes: Connection[] = [];
   #maxLanes: number;
@@ -625,7 +632,11 @@ class Origin {
     this.#maxLanes = maxLanes;
     if (url.protocol === "http:") this.#http1 = true;
     else {
-      speaksHttp1Only(url, this.#probe.signal).then((h1) => this.#http1 = h1, () => {});
+      speaksHttp1Only(url, this.#probe.signal).then((h1) => {
+        this.#http1 = h1;
+        this.#reached = h1;
+        if (h1) this.#wakeAll();
+      }, () => {});
     }
   }
 
@@ -634,8 +645,8 @@ class Origin {
     for (;;) {
       if (this.failure) throw this.failure;
       signal.throwIfAborted();
-      if (this.#http1 && (this.#lanes.length > 0 || this.#current?.open)) {
-        if (this.#lanes.length === 0) this.#lanes.push(this.#current!);
+      if (this.#http1 && (this.#lanes.length > 0 || this.#current?.open || this.#reached)) {
+        if (this.#lanes.length === 0 && this.#current) this.#lanes.push(this.#current);
         const open = this.#lanes.find((lane) => lane.users === 0 && lane.open);
         if (open) return this.#lease(open, false, onFail);
         const lane = this.#connectFailures > 0 && this.#opening ? undefined : this.#unopenedLane();

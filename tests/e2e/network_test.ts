@@ -176,6 +176,47 @@ Deno.test("an HTTP/1.1 redirect origin over TLS gets at most -c connections, nea
   }
 });
 
+/**
+ * Once the ALPN probe has connected and found HTTP/1.1, the requests waiting for the redirect
+ * origin open lanes at once instead of waiting for the first zip's response: a round trip
+ * sooner across a real network, where each new connection costs two more. The first zip is held
+ * for a second; half-way through, more connections than the first and the probe are open.
+ */
+Deno.test("an HTTP/1.1 redirect origin over TLS gets its lanes before the first response", async () => {
+  const box = await makeTinySandbox(20);
+  const tls = await makeTestCertificates(box.tmp);
+  const root = join(box.tmp, "proxy");
+  let openedMidway: Promise<number> | undefined;
+  const storage = await serveProxy(root, {
+    fault: async (_req, path) => {
+      if (!path.endsWith(".zip") || openedMidway) return undefined;
+      openedMidway = new Promise((resolve) => setTimeout(() => resolve(front.opened), 500));
+      await openedMidway;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      return undefined;
+    },
+  });
+  const front = serveHttp1Tls(storage.url, tls, 0);
+  const main = await serveProxy(root, {
+    tls,
+    fault: (_req, path) =>
+      path.endsWith(".zip") ? Response.redirect(front.url + encodeURI(path), 302) : undefined,
+  });
+  try {
+    await coldTlsRun(box, 64, main.url, tls.caFile);
+    const midway = await openedMidway;
+    assert.ok(
+      midway !== undefined && midway > 2,
+      `${midway} connections before the first response`,
+    );
+  } finally {
+    await front.close();
+    await main.close();
+    await storage.close();
+    await box.remove();
+  }
+});
+
 Deno.test("an HTTP/1.1 proxy that redirects zips to itself works at -c 1", async () => {
   const box = await makeTinySandbox(5, {
     fault: (req, path) =>

@@ -19,11 +19,14 @@ export interface ProxyServer {
   close(): Promise<void>;
 }
 
-/** Overrides the answer to a request by returning a Response; `undefined` serves it normally. */
+/**
+ * Overrides the answer to a request by returning a Response; `undefined`, or a promise of it
+ * (to hold the request first), serves it normally.
+ */
 export type Fault = (
   req: Request,
   decodedPath: string,
-) => Response | Promise<Response> | undefined;
+) => Response | Promise<Response | undefined> | undefined;
 
 const CONTENT_TYPES: Record<string, string> = {
   ".info": "application/json",
