@@ -642,6 +642,37 @@ class Origin {
 
   /** A lease on the connection, once one may be used; `onFail` runs if the origin fails meanwhile. */
   async acquire(signal: AbortSignal, onFail: () => void): Promise<Lease> {
+    let wake: (() => void) | undefined;
+    const onAbort = () => wake?.();
+    let listening = false;
+    try {
+      return await this.#acquireLoop(signal, onFail, () => {
+        if (!listening) signal.addEventListener("abort", onAbort, { once: true });
+        listening = true;
+        return new Promise<void>((resolve) => {
+          wake = () => {
+            this.#wake.delete(wake!);
+            wake = undefined;
+            resolve();
+          };
+          this.#wake.add(wake);
+        });
+      });
+    } finally {
+      if (listening) signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /**
+   * The body of {@link acquire}; `wait` resolves at the origin's next change or at `signal`'s
+   * abort. One abort listener serves every wait: with a hundred requests waiting for lanes,
+   * each change wakes them all, and a listener added and removed per wake was most of the cost.
+   */
+  async #acquireLoop(
+    signal: AbortSignal,
+    onFail: () => void,
+    wait: () => Promise<void>,
+  ): Promise<Lease> {
     for (;;) {
       if (this.failure) throw this.failure;
       signal.throwIfAborted();
@@ -667,15 +698,7 @@ class Origin {
         if (lease) return lease;
         continue;
       }
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          this.#wake.delete(done);
-          signal.removeEventListener("abort", done);
-          resolve();
-        };
-        this.#wake.add(done);
-        signal.addEventListener("abort", done, { once: true });
-      });
+      await wait();
     }
   }
 
