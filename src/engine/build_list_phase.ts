@@ -11,6 +11,7 @@ import { matchPrefixPatterns } from "../module/module_path.ts";
 import { computeBuildList } from "../project/build_list.ts";
 import { moduleKey, type ModuleVersion } from "../project/go_mod.ts";
 import { mkdirAll, statIfThere } from "../util/files.ts";
+import { startEach } from "../util/turns.ts";
 import { fetchInfo, type Tally } from "./module_files.ts";
 import type { Context } from "./pipeline_context.ts";
 import type { BuildListReport, ReportWarning } from "./report.ts";
@@ -70,24 +71,26 @@ export async function completeBuildList(ctx: Context): Promise<BuildListOutcome>
     });
   }
   const missing: { id: string; why: string }[] = [];
-  await Promise.all([...queries.values()].map(async (m) => {
-    if (zips.has(moduleKey(m)) || matchPrefixPatterns(gonoproxy, m.path)) return;
-    const p = modulePaths(root, m.path, m.version);
-    if (statIfThere(p.base + ".info") || ctx.signal.aborted) return;
-    try {
-      mkdirAll(p.atV);
-      const got: Tally = { bytes: 0, retries: 0 };
-      await fetchInfo(ctx, m, p, got, true);
-      report.infoFetched++;
-      report.bytes += got.bytes;
-      report.retries += got.retries;
-    } catch (e) {
-      if (e instanceof UnreachableError) ctx.unreachable(e);
-      if (ctx.signal.aborted) return;
-      const id = moduleKey(m);
-      missing.push({ id, why: ModuleError.of(m.path, m.version, e).detail });
-    }
-  }));
+  await Promise.all(
+    await startEach([...queries.values()], async (m) => {
+      if (zips.has(moduleKey(m)) || matchPrefixPatterns(gonoproxy, m.path)) return;
+      const p = modulePaths(root, m.path, m.version);
+      if (statIfThere(p.base + ".info") || ctx.signal.aborted) return;
+      try {
+        mkdirAll(p.atV);
+        const got: Tally = { bytes: 0, retries: 0 };
+        await fetchInfo(ctx, m, p, got, true);
+        report.infoFetched++;
+        report.bytes += got.bytes;
+        report.retries += got.retries;
+      } catch (e) {
+        if (e instanceof UnreachableError) ctx.unreachable(e);
+        if (ctx.signal.aborted) return;
+        const id = moduleKey(m);
+        missing.push({ id, why: ModuleError.of(m.path, m.version, e).detail });
+      }
+    }),
+  );
   const missed = missingInfos(missing);
   return { buildList: report, warnings: missed ? [...warnings, missed] : warnings };
 }

@@ -13,7 +13,7 @@ import { matchPrefixPatterns } from "../module/module_path.ts";
 import type { ModuleSums } from "../project/gosum.ts";
 import { mkdirAll } from "../util/files.ts";
 import { MemoryBudget, Semaphore } from "../util/semaphore.ts";
-import { turnEvery } from "../util/turns.ts";
+import { startEach } from "../util/turns.ts";
 import { completeBuildList } from "./build_list_phase.ts";
 import { fetchAndInstallZip, fetchGoMod, fetchInfo } from "./module_files.ts";
 import { RecordKeeper } from "./module_record.ts";
@@ -104,31 +104,6 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     pool.close();
     client.close();
   }
-}
-
-/** Milliseconds of module starts between turns of the event loop. */
-const START_TURN_MS = 4;
-
-/**
- * Starts `work` on each item, giving the event loop a turn every {@link START_TURN_MS}: a
- * module's start (its cache probe and the requests it queues) is synchronous, and started all
- * at once, a few hundred modules would hold the first request back by tens of milliseconds.
- * A rejection waits for `Promise.all` of the result, not for the last start.
- */
-async function startEach<T, R>(
-  items: T[],
-  work: (item: T, i: number) => Promise<R>,
-): Promise<Promise<R>[]> {
-  const breathe = turnEvery(START_TURN_MS);
-  const started: Promise<R>[] = [];
-  for (let i = 0; i < items.length; i++) {
-    const turn = breathe();
-    if (turn) await turn;
-    const promise = work(items[i], i);
-    promise.catch(() => {});
-    started.push(promise);
-  }
-  return started;
 }
 
 /**

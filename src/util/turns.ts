@@ -43,3 +43,35 @@ export function turnEvery(ms: number): () => Promise<void> | undefined {
     });
   };
 }
+
+/** Milliseconds of synchronous starts between turns of the event loop, for {@link startEach}. */
+const START_TURN_MS = 4;
+
+/**
+ * Starts `work` on each item, giving the event loop a turn every few milliseconds, and returns
+ * the started promises: each start is synchronous up to its first wait (a cache probe, the
+ * requests it queues), and hundreds of them started at once would hold back the responses and
+ * requests of those already going by tens of milliseconds. A rejection waits for the caller's
+ * `Promise.all` of the result, not for the last start.
+ *
+ * @example
+ * ```ts
+ * const started = await startEach(["a", "b"], async (name) => name.length);
+ * console.log(await Promise.all(started)); // [1, 1]
+ * ```
+ */
+export async function startEach<T, R>(
+  items: T[],
+  work: (item: T, i: number) => Promise<R>,
+): Promise<Promise<R>[]> {
+  const breathe = turnEvery(START_TURN_MS);
+  const started: Promise<R>[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const turn = breathe();
+    if (turn) await turn;
+    const promise = work(items[i], i);
+    promise.catch(() => {});
+    started.push(promise);
+  }
+  return started;
+}
