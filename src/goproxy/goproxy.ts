@@ -723,15 +723,27 @@ class Origin {
     const free = this.#lanes.find((lane) => lane.users === 0);
     if (free) free.openingSince = performance.now();
     if (free || this.#lanes.length >= this.#maxLanes) return free;
-    const opening = this.#lanes.filter((lane) => !lane.open);
-    if (opening.length >= MAX_OPENING) return undefined;
     const now = performance.now();
-    const busy = this.#lanes.flatMap((lane) => lane.busySince === undefined ? [] : [lane]);
+    let opening = 0;
+    let openingMs = 0;
+    let busy = 0;
+    let servingMs = 0;
+    for (const lane of this.#lanes) {
+      if (!lane.open) {
+        opening++;
+        openingMs = Math.max(openingMs, now - lane.openingSince);
+      }
+      if (lane.busySince !== undefined) {
+        busy++;
+        servingMs += now - lane.busySince;
+      }
+    }
+    if (opening >= MAX_OPENING) return undefined;
     const queue = {
       waiting: this.#wake.size + 1,
       lanes: this.#lanes.length,
-      openingMs: Math.max(0, ...opening.map((lane) => now - lane.openingSince)),
-      servingMs: busy.reduce((sum, lane) => sum + now - lane.busySince!, 0) / (busy.length || 1),
+      openingMs,
+      servingMs: servingMs / (busy || 1),
     };
     if (!this.#pace.worthOpening(queue)) return undefined;
     const lane = newConnection();
@@ -990,14 +1002,18 @@ function lengthMismatch(size: number, length: number): ProxyError {
 
 /** Go's `url.PathEscape` with `%2F` kept as `/`, as the go command builds proxy URLs. */
 export function goPathEscape(s: string): string {
+  if (PATH_SAFE.test(s)) return s;
   let out = "";
   for (const byte of new TextEncoder().encode(s)) {
     const c = String.fromCharCode(byte);
-    if (/[A-Za-z0-9\-_.~$&+:=@/]/.test(c)) out += c;
+    if (PATH_SAFE.test(c)) out += c;
     else out += "%" + byte.toString(16).toUpperCase().padStart(2, "0");
   }
   return out;
 }
+
+/** Strings that Go's `url.PathEscape` (with `/` kept) leaves as they are. */
+const PATH_SAFE = /^[A-Za-z0-9\-_.~$&+:=@/]*$/;
 
 /**
  * Aborts its signal when `feed` has not been called for `timeoutMs`, or `deadlineMs` after it
