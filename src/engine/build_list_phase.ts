@@ -70,27 +70,43 @@ export async function completeBuildList(ctx: Context): Promise<BuildListOutcome>
       } ${verb} no go.mod`,
     });
   }
-  const missing: { id: string; why: string }[] = [];
-  await Promise.all(
-    await startEach([...queries.values()], async (m) => {
-      if (zips.has(moduleKey(m)) || matchPrefixPatterns(gonoproxy, m.path)) return;
-      const p = modulePaths(root, m.path, m.version);
-      if (statIfThere(p.base + ".info") || ctx.signal.aborted) return;
-      try {
-        mkdirAll(p.atV);
-        const got: Tally = { bytes: 0, retries: 0 };
-        await fetchInfo(ctx, m, p, got, true);
-        report.infoFetched++;
-        report.bytes += got.bytes;
-        report.retries += got.retries;
-      } catch (e) {
-        if (e instanceof UnreachableError) ctx.unreachable(e);
-        if (ctx.signal.aborted) return;
-        const id = moduleKey(m);
-        missing.push({ id, why: ModuleError.of(m.path, m.version, e).detail });
-      }
-    }),
+  const missing: Missing[] = [];
+  const wanted = [...queries.values()].filter((m) =>
+    !zips.has(moduleKey(m)) && !matchPrefixPatterns(gonoproxy, m.path)
   );
+  await Promise.all(await startEach(wanted, (m) => fetchMissingInfo(ctx, m, report, missing)));
   const missed = missingInfos(missing);
   return { buildList: report, warnings: missed ? [...warnings, missed] : warnings };
+}
+
+/** A build-list `.info` that could not be fetched, and why. */
+interface Missing {
+  id: string;
+  why: string;
+}
+
+/**
+ * Fetches the `.info` of `m` unless the cache has it, counted in `report`; a failure goes to
+ * `missing` (and a proxy that cannot be reached ends the run).
+ */
+async function fetchMissingInfo(
+  ctx: Context,
+  m: ModuleVersion,
+  report: BuildListReport,
+  missing: Missing[],
+): Promise<void> {
+  const p = modulePaths(ctx.opts.root, m.path, m.version);
+  if (statIfThere(p.base + ".info") || ctx.signal.aborted) return;
+  try {
+    mkdirAll(p.atV);
+    const got: Tally = { bytes: 0, retries: 0 };
+    await fetchInfo(ctx, m, p, got, true);
+    report.infoFetched++;
+    report.bytes += got.bytes;
+    report.retries += got.retries;
+  } catch (e) {
+    if (e instanceof UnreachableError) ctx.unreachable(e);
+    if (ctx.signal.aborted) return;
+    missing.push({ id: moduleKey(m), why: ModuleError.of(m.path, m.version, e).detail });
+  }
 }
