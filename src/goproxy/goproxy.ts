@@ -612,6 +612,8 @@ class Origin {
   #wake = new Set<() => void>();
   #onFail = new Set<() => void>();
   #connectFailures = 0;
+  /** When the last connect failure that counted was heard. */
+  #lastFailureAt = -Infinity;
   #retryAt = 0;
   /** Whether the origin speaks HTTP/1.1 only; undefined until known. */
   #http1: boolean | undefined;
@@ -650,12 +652,13 @@ class Origin {
         if (!listening) signal.addEventListener("abort", onAbort, { once: true });
         listening = true;
         return new Promise<void>((resolve) => {
-          wake = () => {
-            this.#wake.delete(wake!);
-            wake = undefined;
+          const done = () => {
+            this.#wake.delete(done);
+            if (wake === done) wake = undefined;
             resolve();
           };
-          this.#wake.add(wake);
+          wake = done;
+          this.#wake.add(done);
         });
       });
     } finally {
@@ -792,7 +795,7 @@ class Origin {
         settled = true;
         if (failure) {
           connection.open = false;
-          this.#connectFailed(failure);
+          this.#connectFailed(failure, leasedAt);
         } else {
           connection.open = true;
           this.#connectFailures = 0;
@@ -829,7 +832,15 @@ class Origin {
     for (const wake of [...this.#wake]) wake();
   }
 
-  #connectFailed(failure: ConnectFailure): void {
+  /**
+   * Counts a failed connect started at `startedAt`, unless it was under way when the last one
+   * counted failed: lanes opened together that fail together are one failure in a row, not one
+   * each, so they do not spend the retries at once without a backoff between them.
+   */
+  #connectFailed(failure: ConnectFailure, startedAt: number): void {
+    if (this.failure) return;
+    if (!failure.permanent && startedAt < this.#lastFailureAt) return;
+    this.#lastFailureAt = performance.now();
     this.#connectFailures++;
     if (failure.permanent || this.#connectFailures > this.#retries) {
       this.failure = new UnreachableError(this.name, failure.cause, failure.hint);

@@ -217,6 +217,40 @@ Deno.test("an HTTP/1.1 redirect origin over TLS gets its lanes before the first 
   }
 });
 
+/**
+ * The lanes opened at once after the probe fail at once when the front stops listening for a
+ * moment: that is one connect failure in a row, backed off and retried, not one per lane, which
+ * would spend every retry in the same millisecond and give the origin up.
+ */
+Deno.test("lanes refused together count as one connect failure, and the run recovers", async () => {
+  const box = await makeTinySandbox(20);
+  const tls = await makeTestCertificates(box.tmp);
+  const root = join(box.tmp, "proxy");
+  let firstZip: Promise<void> | undefined;
+  const storage = await serveProxy(root, {
+    fault: (_req, path) => {
+      if (!path.endsWith(".zip") || firstZip) return undefined;
+      firstZip = new Promise((resolve) => setTimeout(resolve, 300));
+      return firstZip.then(() => undefined);
+    },
+  });
+  const front = serveHttp1Tls(storage.url, tls, 0, { after: 2, ms: 100 });
+  const main = await serveProxy(root, {
+    tls,
+    fault: (_req, path) =>
+      path.endsWith(".zip") ? Response.redirect(front.url + encodeURI(path), 302) : undefined,
+  });
+  try {
+    await coldTlsRun(box, 64, main.url, tls.caFile);
+    assert.equal(storage.requests.filter((p) => p.endsWith(".zip")).length, 20);
+  } finally {
+    await front.close();
+    await main.close();
+    await storage.close();
+    await box.remove();
+  }
+});
+
 Deno.test("an HTTP/1.1 proxy that redirects zips to itself works at -c 1", async () => {
   const box = await makeTinySandbox(5, {
     fault: (req, path) =>

@@ -81,7 +81,8 @@ export interface Http1TlsFront {
  * storage front end that a proxy redirects zips to may. New connections are admitted one per
  * `delayMs`, after their handshake, as front ends bound the connections they accept and a
  * connection across a real network costs round trips; the front counts the connections opened
- * and those used.
+ * and those used. With `outage`, the front stops listening once it has accepted `after`
+ * connections, and listens again on the same port `ms` later: connections meanwhile are refused.
  *
  * @example
  * ```ts
@@ -93,15 +94,19 @@ export function serveHttp1Tls(
   target: string,
   tls: { cert: string; key: string },
   delayMs: number,
+  outage?: { after: number; ms: number },
 ): Http1TlsFront {
   const to = new URL(target);
-  const listener = Deno.listenTls({
-    hostname: "127.0.0.1",
-    port: 0,
-    cert: tls.cert,
-    key: tls.key,
-    alpnProtocols: ["http/1.1"],
-  });
+  const listen = (port: number) =>
+    Deno.listenTls({
+      hostname: "127.0.0.1",
+      port,
+      cert: tls.cert,
+      key: tls.key,
+      alpnProtocols: ["http/1.1"],
+    });
+  let listener = listen(0);
+  const port = listener.addr.port;
   const conns = new Set<Deno.Conn>();
   let opened = 0;
   let used = 0;
@@ -136,18 +141,26 @@ export function serveHttp1Tls(
     }
   };
   const serving = new Set<Promise<void>>();
-  const accepting = (async () => {
+  let closed = false;
+  const acceptAll = async (from: Deno.TlsListener) => {
     try {
-      for await (const client of listener) {
+      for await (const client of from) {
         const done = serve(client).finally(() => serving.delete(done));
         serving.add(done);
+        if (opened !== outage?.after) continue;
+        from.close();
+        await new Promise((resolve) => setTimeout(resolve, outage.ms));
+        if (closed) return;
+        listener = listen(port);
+        return acceptAll(listener);
       }
     } catch {
       // the listener was closed
     }
-  })();
+  };
+  const accepting = acceptAll(listener);
   return {
-    url: `https://127.0.0.1:${listener.addr.port}`,
+    url: `https://127.0.0.1:${port}`,
     get opened() {
       return opened;
     },
@@ -155,7 +168,8 @@ export function serveHttp1Tls(
       return used;
     },
     close: async () => {
-      listener.close();
+      closed = true;
+      closeQuietly(listener);
       for (const c of conns) closeQuietly(c);
       await accepting;
       await Promise.allSettled(serving);
@@ -164,7 +178,7 @@ export function serveHttp1Tls(
   };
 }
 
-function closeQuietly(conn: Deno.Conn): void {
+function closeQuietly(conn: { close(): void }): void {
   try {
     conn.close();
   } catch {
