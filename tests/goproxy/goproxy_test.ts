@@ -9,6 +9,7 @@ Deno.test("goPathEscape escapes as Go's url.PathEscape does, keeping /", () => {
     ["example.com/é", "example.com/%C3%A9"],
     ["example.com/;,?#%", "example.com/%3B%2C%3F%23%25"],
     ["example.com/$&+:=@~-_.", "example.com/$&+:=@~-_."],
+    ["example.com/a\n", "example.com/a%0A"],
     ["", ""],
   ];
   for (const [input, want] of cases) assert.equal(goPathEscape(input), want, input);
