@@ -185,8 +185,10 @@ export class Output {
 
   #moduleLine(r: ModuleRecord, stopsRun: boolean): void {
     if (r.status === "failed") {
-      const hint = stopsRun ? "; stopping the run (--continue-on-error keeps going)" : "";
-      this.#print(`goprefetch: ${this.#style("red", "error:")} ${r.error}${hint}\n`);
+      const line = stopsRun
+        ? `${(r.error ?? "").replace(/\.$/, "")}; stopping the run (--continue-on-error keeps going)`
+        : r.error;
+      this.#print(`goprefetch: ${this.#style("red", "error:")} ${line}\n`);
     } else if (this.#o.verbosity === 2 && r.status !== "planned") {
       this.#print(moduleLine(r) + "\n");
     }

@@ -326,6 +326,21 @@ Deno.test("output: the first failure, which stops the run, points to --continue-
   );
 });
 
+Deno.test("output: an error that ends in a full stop loses it before the stopping hint", () => {
+  const { out, written } = harness({});
+  const error = "example.com/a@v1.0.0: go.mod checksum mismatch; nothing was written to the cache.";
+  out.event({
+    type: "module",
+    record: record("example.com/a", { status: "failed", error }),
+    stopsRun: true,
+  });
+  assert.equal(
+    written.stderr,
+    "goprefetch: error: example.com/a@v1.0.0: go.mod checksum mismatch; nothing was written to the " +
+      "cache; stopping the run (--continue-on-error keeps going)\n",
+  );
+});
+
 Deno.test("output: an interrupted run says so in its summary", () => {
   const { out, written } = harness({});
   const modules = [
