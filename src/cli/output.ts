@@ -185,9 +185,10 @@ export class Output {
 
   #moduleLine(r: ModuleRecord, stopsRun: boolean): void {
     if (r.status === "failed") {
+      const error = r.error ?? "";
       const line = stopsRun
-        ? `${(r.error ?? "").replace(/\.$/, "")}; stopping the run (--continue-on-error keeps going)`
-        : r.error;
+        ? `${error.replace(/\.$/, "")}; stopping the run (--continue-on-error keeps going)`
+        : error;
       this.#print(`goprefetch: ${this.#style("red", "error:")} ${line}\n`);
     } else if (this.#o.verbosity === 2 && r.status !== "planned") {
       this.#print(moduleLine(r) + "\n");
