@@ -15,7 +15,7 @@ import { startEach } from "../util/turns.ts";
 import { fetchInfo, type Tally } from "./module_files.ts";
 import type { Context } from "./pipeline_context.ts";
 import type { BuildListReport, ReportWarning } from "./report.ts";
-import { missingInfos } from "./warnings.ts";
+import { type MissingInfo, missingInfos } from "./warnings.ts";
 
 /** What the build-list phase did, and what it warns of. */
 export interface BuildListOutcome {
@@ -70,19 +70,13 @@ export async function completeBuildList(ctx: Context): Promise<BuildListOutcome>
       } ${verb} no go.mod`,
     });
   }
-  const missing: Missing[] = [];
+  const missing: MissingInfo[] = [];
   const wanted = [...queries.values()].filter((m) =>
     !zips.has(moduleKey(m)) && !matchPrefixPatterns(gonoproxy, m.path)
   );
   await Promise.all(await startEach(wanted, (m) => fetchMissingInfo(ctx, m, report, missing)));
   const missed = missingInfos(missing);
   return { buildList: report, warnings: missed ? [...warnings, missed] : warnings };
-}
-
-/** A build-list `.info` that could not be fetched, and why. */
-interface Missing {
-  id: string;
-  why: string;
 }
 
 /**
@@ -93,7 +87,7 @@ async function fetchMissingInfo(
   ctx: Context,
   m: ModuleVersion,
   report: BuildListReport,
-  missing: Missing[],
+  missing: MissingInfo[],
 ): Promise<void> {
   const p = modulePaths(ctx.opts.root, m.path, m.version);
   if (statIfThere(p.base + ".info") || ctx.signal.aborted) return;

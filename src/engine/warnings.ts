@@ -59,12 +59,19 @@ export function nothingPrefetched(
   return { kind: "nothing-prefetched", message, modules: missing, reasons };
 }
 
+/** A build-list `.info` not fetched: `id` is `path@version`, `why` the cause. */
+export interface MissingInfo {
+  /** The module, `path@version`. */
+  id: string;
+  /** Why its `.info` could not be fetched. */
+  why: string;
+}
+
 /**
- * The `build-list-info` warning for the build-list `.info` files not fetched (`id` is
- * `path@version`, `why` the cause): one line naming the modules, the first few of many, and the
- * first one's cause. Undefined when none is missing.
+ * The `build-list-info` warning for the build-list `.info` files not fetched: one line naming
+ * the modules, the first few of many, and the first one's cause. Undefined when none is missing.
  */
-export function missingInfos(missing: { id: string; why: string }[]): ReportWarning | undefined {
+export function missingInfos(missing: MissingInfo[]): ReportWarning | undefined {
   if (missing.length === 0) return undefined;
   const sorted = [...missing].sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   const modules = sorted.map((m) => m.id);

@@ -617,11 +617,6 @@ class Origin {
   #retryAt = 0;
   /** Whether the origin speaks HTTP/1.1 only; undefined until known. */
   #http1: boolean | undefined;
-  /**
-   * Whether the ALPN probe connected and found HTTP/1.1: the origin is reachable and its
-   * requests cannot share a connection, so lanes open without waiting for the first response.
-   */
-  #reached = false;
   /** On an HTTP/1.1 origin, one connection each, one request at a time on each. */
   #lanes: Connection[] = [];
   #maxLanes: number;
@@ -636,7 +631,6 @@ class Origin {
     else {
       speaksHttp1Only(url, this.#probe.signal).then((h1) => {
         this.#http1 = h1;
-        this.#reached = h1;
         if (h1) this.#wakeAll();
       }, () => {});
     }
@@ -644,25 +638,21 @@ class Origin {
 
   /** A lease on the connection, once one may be used; `onFail` runs if the origin fails meanwhile. */
   async acquire(signal: AbortSignal, onFail: () => void): Promise<Lease> {
-    let wake: (() => void) | undefined;
-    const onAbort = () => wake?.();
-    let listening = false;
+    let wake = () => {};
+    const onAbort = () => wake();
+    signal.addEventListener("abort", onAbort, { once: true });
     try {
-      return await this.#acquireLoop(signal, onFail, () => {
-        if (!listening) signal.addEventListener("abort", onAbort, { once: true });
-        listening = true;
-        return new Promise<void>((resolve) => {
+      return await this.#acquireLoop(signal, onFail, () =>
+        new Promise<void>((resolve) => {
           const done = () => {
             this.#wake.delete(done);
-            if (wake === done) wake = undefined;
             resolve();
           };
           wake = done;
           this.#wake.add(done);
-        });
-      });
+        }));
     } finally {
-      if (listening) signal.removeEventListener("abort", onAbort);
+      signal.removeEventListener("abort", onAbort);
     }
   }
 
@@ -679,7 +669,7 @@ class Origin {
     for (;;) {
       if (this.failure) throw this.failure;
       signal.throwIfAborted();
-      if (this.#http1 && (this.#lanes.length > 0 || this.#current?.open || this.#reached)) {
+      if (this.#http1 && (this.#lanes.length > 0 || this.#current?.open || this.#probed)) {
         if (this.#lanes.length === 0 && this.#current) this.#lanes.push(this.#current);
         const open = this.#lanes.find((lane) => lane.users === 0 && lane.open);
         if (open) return this.#lease(open, false, onFail);
@@ -703,6 +693,14 @@ class Origin {
       }
       await wait();
     }
+  }
+
+  /**
+   * Whether HTTP/1.1 was the probe's answer (only an https origin is probed): the probe reached
+   * the origin, so lanes open without waiting for the first response.
+   */
+  get #probed(): boolean {
+    return this.name.startsWith("https:");
   }
 
   /** Closes every connection once the requests using it are done. */

@@ -10,11 +10,16 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { join } from "node:path";
 import type { PrefetchReport } from "../../src/engine/report.ts";
-import { countConnections, serveHttp1Tls } from "../support/connection_counter.ts";
+import {
+  countConnections,
+  type Http1TlsFront,
+  type Outage,
+  serveHttp1Tls,
+} from "../support/connection_counter.ts";
 import { needing } from "../support/platform.ts";
-import { serveProxy } from "../support/proxy_server.ts";
+import { type ProxyServer, serveProxy } from "../support/proxy_server.ts";
 import { MOD_TS, runCli } from "../support/cli.ts";
-import { makeTestCertificates } from "../support/tls.ts";
+import { makeTestCertificates, type TestCertificates } from "../support/tls.ts";
 
 /** The `goprefetch: error:` lines of a run. */
 function errorLines(stderr: string): string[] {
@@ -77,6 +82,50 @@ async function coldTlsRun(
   });
   assert.equal(r.code, 0, r.stderr);
   return r;
+}
+
+/** A TLS proxy whose zips redirect to an HTTP/1.1-only TLS front for a plain storage server. */
+interface Http1Redirect {
+  box: TinySandbox;
+  tls: TestCertificates;
+  storage: ProxyServer;
+  front: Http1TlsFront;
+  main: ProxyServer;
+  /** Stops the servers and removes the sandbox. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `box`'s modules from a storage server (with `storage`'s options) behind
+ * `serveHttp1Tls` (admitting a connection every `admitMs`, with `outage`), and a TLS proxy that
+ * redirects every zip there.
+ */
+async function redirectToHttp1Front(
+  box: TinySandbox,
+  opts: { storage?: Parameters<typeof serveProxy>[1]; admitMs: number; outage?: Outage },
+): Promise<Http1Redirect> {
+  const tls = await makeTestCertificates(box.tmp);
+  const root = join(box.tmp, "proxy");
+  const storage = await serveProxy(root, opts.storage);
+  const front = serveHttp1Tls(storage.url, tls, opts.admitMs, opts.outage);
+  const main = await serveProxy(root, {
+    tls,
+    fault: (_req, path) =>
+      path.endsWith(".zip") ? Response.redirect(front.url + encodeURI(path), 302) : undefined,
+  });
+  return {
+    box,
+    tls,
+    storage,
+    front,
+    main,
+    close: async () => {
+      await front.close();
+      await main.close();
+      await storage.close();
+      await box.remove();
+    },
+  };
 }
 
 Deno.test("a cold run opens at most 4 connections per HTTP/2 origin at -c 64 and -c 256, redirect origin included", async () => {
@@ -150,29 +199,21 @@ Deno.test("an HTTP/1.1 proxy gets about -c connections, not one per request", as
  * per zip here (79 at -c 256), and in the benchmark 166 of which 29 were used.
  */
 Deno.test("an HTTP/1.1 redirect origin over TLS gets at most -c connections, nearly all used", async () => {
-  const box = await makeTinySandbox(80);
-  const tls = await makeTestCertificates(box.tmp);
-  const root = join(box.tmp, "proxy");
-  const storage = await serveProxy(root, { delayMs: 5 });
-  const front = serveHttp1Tls(storage.url, tls, 20);
-  const main = await serveProxy(root, {
-    tls,
-    fault: (_req, path) =>
-      path.endsWith(".zip") ? Response.redirect(front.url + encodeURI(path), 302) : undefined,
+  const net = await redirectToHttp1Front(await makeTinySandbox(80), {
+    storage: { delayMs: 5 },
+    admitMs: 20,
   });
+  const { front } = net;
   try {
     for (const c of [16, 256]) {
       const [opened, used] = [front.opened, front.used];
-      await coldTlsRun(box, c, main.url, tls.caFile);
+      await coldTlsRun(net.box, c, net.main.url, net.tls.caFile);
       const got = { opened: front.opened - opened, used: front.used - used };
       assert.ok(got.opened <= Math.min(c + 2, 41), `-c ${c}: ${JSON.stringify(got)}`);
       assert.ok(got.opened - got.used <= 2, `-c ${c}: spare connections: ${JSON.stringify(got)}`);
     }
   } finally {
-    await front.close();
-    await main.close();
-    await storage.close();
-    await box.remove();
+    await net.close();
   }
 });
 
@@ -183,37 +224,28 @@ Deno.test("an HTTP/1.1 redirect origin over TLS gets at most -c connections, nea
  * for a second; half-way through, more connections than the first and the probe are open.
  */
 Deno.test("an HTTP/1.1 redirect origin over TLS gets its lanes before the first response", async () => {
-  const box = await makeTinySandbox(20);
-  const tls = await makeTestCertificates(box.tmp);
-  const root = join(box.tmp, "proxy");
   let openedMidway: Promise<number> | undefined;
-  const storage = await serveProxy(root, {
-    fault: async (_req, path) => {
-      if (!path.endsWith(".zip") || openedMidway) return undefined;
-      openedMidway = new Promise((resolve) => setTimeout(() => resolve(front.opened), 500));
-      await openedMidway;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      return undefined;
+  const net: Http1Redirect = await redirectToHttp1Front(await makeTinySandbox(20), {
+    storage: {
+      fault: async (_req, path) => {
+        if (!path.endsWith(".zip") || openedMidway) return undefined;
+        openedMidway = new Promise((resolve) => setTimeout(() => resolve(net.front.opened), 500));
+        await openedMidway;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        return undefined;
+      },
     },
-  });
-  const front = serveHttp1Tls(storage.url, tls, 0);
-  const main = await serveProxy(root, {
-    tls,
-    fault: (_req, path) =>
-      path.endsWith(".zip") ? Response.redirect(front.url + encodeURI(path), 302) : undefined,
+    admitMs: 0,
   });
   try {
-    await coldTlsRun(box, 64, main.url, tls.caFile);
+    await coldTlsRun(net.box, 64, net.main.url, net.tls.caFile);
     const midway = await openedMidway;
     assert.ok(
       midway !== undefined && midway > 2,
       `${midway} connections before the first response`,
     );
   } finally {
-    await front.close();
-    await main.close();
-    await storage.close();
-    await box.remove();
+    await net.close();
   }
 });
 
@@ -223,31 +255,23 @@ Deno.test("an HTTP/1.1 redirect origin over TLS gets its lanes before the first 
  * would spend every retry in the same millisecond and give the origin up.
  */
 Deno.test("lanes refused together count as one connect failure, and the run recovers", async () => {
-  const box = await makeTinySandbox(20);
-  const tls = await makeTestCertificates(box.tmp);
-  const root = join(box.tmp, "proxy");
   let firstZip: Promise<void> | undefined;
-  const storage = await serveProxy(root, {
-    fault: (_req, path) => {
-      if (!path.endsWith(".zip") || firstZip) return undefined;
-      firstZip = new Promise((resolve) => setTimeout(resolve, 300));
-      return firstZip.then(() => undefined);
+  const net = await redirectToHttp1Front(await makeTinySandbox(20), {
+    storage: {
+      fault: (_req, path) => {
+        if (!path.endsWith(".zip") || firstZip) return undefined;
+        firstZip = new Promise((resolve) => setTimeout(resolve, 300));
+        return firstZip.then(() => undefined);
+      },
     },
-  });
-  const front = serveHttp1Tls(storage.url, tls, 0, { after: 2, ms: 100 });
-  const main = await serveProxy(root, {
-    tls,
-    fault: (_req, path) =>
-      path.endsWith(".zip") ? Response.redirect(front.url + encodeURI(path), 302) : undefined,
+    admitMs: 0,
+    outage: { after: 2, ms: 100 },
   });
   try {
-    await coldTlsRun(box, 64, main.url, tls.caFile);
-    assert.equal(storage.requests.filter((p) => p.endsWith(".zip")).length, 20);
+    await coldTlsRun(net.box, 64, net.main.url, net.tls.caFile);
+    assert.equal(net.storage.requests.filter((p) => p.endsWith(".zip")).length, 20);
   } finally {
-    await front.close();
-    await main.close();
-    await storage.close();
-    await box.remove();
+    await net.close();
   }
 });
 

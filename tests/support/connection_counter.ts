@@ -76,6 +76,14 @@ export interface Http1TlsFront {
   close(): Promise<void>;
 }
 
+/** A moment a front stops listening: after accepting `after` connections, for `ms`. */
+export interface Outage {
+  /** Connections accepted before the front stops listening. */
+  after: number;
+  /** How long it does not listen. */
+  ms: number;
+}
+
 /**
  * Serves `target` (a plain http URL on 127.0.0.1) over TLS with ALPN `http/1.1` only, as a
  * storage front end that a proxy redirects zips to may. New connections are admitted one per
@@ -94,7 +102,7 @@ export function serveHttp1Tls(
   target: string,
   tls: { cert: string; key: string },
   delayMs: number,
-  outage?: { after: number; ms: number },
+  outage?: Outage,
 ): Http1TlsFront {
   const to = new URL(target);
   const listen = (port: number) =>
