@@ -35,6 +35,10 @@ export interface TreeEntry {
  * GOFLAGS, no toolchain switching, no user config, and GOPATH, GOCACHE and HOME under `home`.
  * Only PATH is inherited; pass it to {@linkcode runGo}, which clears everything else.
  *
+ * `GO_TELEMETRY_CHILD=2` tells go it is already telemetry's child, so it starts no detached
+ * sidecar: one that outlives go writes under `home/.config` while the test removes `home`, and
+ * the removal fails with "Directory not empty" (seen once in CI).
+ *
  * @example
  * ```ts
  * const env = goEnv({ home, gomodcache: `${home}/modcache`, goproxy: proxy.url });
@@ -64,6 +68,7 @@ export function goEnv(
     GOVCS: "*:off",
     GO111MODULE: "on",
     CGO_ENABLED: "0",
+    GO_TELEMETRY_CHILD: "2",
     ...opts.extra,
   };
 }
