@@ -24,6 +24,7 @@ import {
   type ZipSource,
 } from "../zip/zip_reader.ts";
 import { checkZipEntries, type PlannedEntry } from "../zip/zip_rules.ts";
+import type { ZipBody } from "../goproxy/goproxy.ts";
 
 /** One per isolate: installs run one at a time in each worker, and each entry inflates in one call. */
 const inflater = new EntryInflater();
@@ -50,8 +51,15 @@ export interface InstallJob {
    */
   zip:
     | { kind: "bytes"; bytes: Uint8Array }
-    | { kind: "tempFile"; file: string }
+    | { kind: "tempFile"; file: string; size: number }
     | { kind: "cached"; treeInPlace: boolean };
+}
+
+/** The {@linkcode InstallJob} zip for a body the proxy client downloaded. */
+export function downloadedZip(body: ZipBody): InstallJob["zip"] {
+  return body.kind === "bytes"
+    ? { kind: "bytes", bytes: body.bytes }
+    : { kind: "tempFile", file: body.file, size: body.size };
 }
 
 /** What an install did. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { InstallJob } from "../cache/installer.ts";
+import { downloadedZip, type InstallJob } from "../cache/installer.ts";
 import {
   lockVersion,
   type ModulePaths,
@@ -109,9 +109,7 @@ export async function fetchAndInstallZip(
       if (ctx.signal.aborted) throw ctx.signal.reason;
       return;
     }
-    job.zip = body.kind === "bytes"
-      ? { kind: "bytes", bytes: body.bytes }
-      : { kind: "tempFile", file: body.file };
+    job.zip = downloadedZip(body);
     try {
       installing();
       await ctx.pool.install(job);

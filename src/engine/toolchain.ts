@@ -11,7 +11,7 @@ import { hashZipFile } from "../zip/dirhash.ts";
 import { compareGoVersions, goDirective } from "../project/go_mod.ts";
 import type { ProxyClient, ZipBody } from "../goproxy/goproxy.ts";
 import type { Host } from "../project/host.ts";
-import { ChecksumMismatchError } from "../cache/installer.ts";
+import { ChecksumMismatchError, downloadedZip } from "../cache/installer.ts";
 import { InstallError, type InstallPool } from "../cache/install_pool.ts";
 import {
   isDirComplete,
@@ -287,9 +287,7 @@ async function installLocked(
       zipHashes,
       modcacherw: false,
       umask: opts.umask,
-      zip: body.kind === "bytes"
-        ? { kind: "bytes", bytes: body.bytes }
-        : { kind: "tempFile", file: body.file },
+      zip: downloadedZip(body),
     }).catch((e) => {
       if (!(e instanceof InstallError) || e.got === undefined) throw e;
       throw new ChecksumMismatchError(
