@@ -39,7 +39,7 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-/** Jobs one worker runs at a time. */
+/** Jobs one worker holds at a time: the one it runs, and the next, which it starts on its own. */
 const JOBS_PER_WORKER = 2;
 
 /**

@@ -9,8 +9,14 @@ import { ModuleError } from "../module/module_error.ts";
 import type { WorkerFailure } from "./install_pool.ts";
 import { type InstallJob, installModule } from "./installer.ts";
 
-self.onmessage = async (e: MessageEvent<{ id: number; job: InstallJob }>) => {
-  const { id, job } = e.data;
+/** The install under way: a job posted meanwhile starts when it ends, not at its first await. */
+let previous = Promise.resolve();
+
+self.onmessage = (e: MessageEvent<{ id: number; job: InstallJob }>) => {
+  previous = previous.then(() => install(e.data.id, e.data.job));
+};
+
+async function install(id: number, job: InstallJob): Promise<void> {
   try {
     self.postMessage({ id, result: await installModule(job) });
   } catch (err) {
@@ -22,4 +28,4 @@ self.onmessage = async (e: MessageEvent<{ id: number; job: InstallJob }>) => {
     // at once, where dropping it would keep it until this isolate's next full collection.
     if (job.zip.kind === "bytes") (job.zip.bytes.buffer as ArrayBuffer).transfer(0);
   }
-};
+}

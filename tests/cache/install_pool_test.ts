@@ -50,7 +50,7 @@ async function finishingOrder(sizes: Record<string, number>): Promise<string[]> 
   }
 }
 
-Deno.test("install pool: no job waits behind a long install, and the biggest waiting goes first", async () => {
+Deno.test("install pool: a worker running a long install takes no second job, and the biggest waiting goes first", async () => {
   assert.deepEqual(
     await finishingOrder({ long: 2 * MiB, small: 1 * KiB, longer: 3 * MiB }),
     ["long", "longer", "small"],

@@ -35,9 +35,9 @@ export interface TreeEntry {
  * GOFLAGS, no toolchain switching, no user config, and GOPATH, GOCACHE and HOME under `home`.
  * Only PATH is inherited; pass it to {@linkcode runGo}, which clears everything else.
  *
- * `GO_TELEMETRY_CHILD=2` tells go it is already telemetry's child, so it starts no detached
- * sidecar: one that outlives go writes under `home/.config` while the test removes `home`, and
- * the removal fails with "Directory not empty" (seen once in CI).
+ * `GO_TELEMETRY_CHILD=2` tells go it runs under telemetry's own sidecar, so it starts no
+ * detached sidecar of its own: one that outlives go writes under `home/.config` while the test
+ * removes `home`, and the removal fails with "Directory not empty" (seen once in CI).
  *
  * @example
  * ```ts
