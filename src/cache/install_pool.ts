@@ -51,8 +51,7 @@ const SHORT_ZIP_BYTES = 1 << 20;
 /** Runs install jobs in up to `size` Web Workers. */
 export class InstallPool {
   #size: number;
-  /** Each worker with the zip sizes of the jobs it runs. */
-  #workers = new Map<Worker, number[]>();
+  #workers: Worker[] = [];
   #queue: Pending[] = [];
   #running = new Map<number, Pending & { worker: Worker }>();
   #nextId = 0;
@@ -72,8 +71,8 @@ export class InstallPool {
 
   /** Stops every worker. */
   close(): void {
-    for (const w of this.#workers.keys()) w.terminate();
-    this.#workers.clear();
+    for (const w of this.#workers) w.terminate();
+    this.#workers = [];
   }
 
   #dispatch(): void {
@@ -83,7 +82,6 @@ export class InstallPool {
       const pending = this.#takeBiggest();
       const id = this.#nextId++;
       this.#running.set(id, { ...pending, worker });
-      this.#workers.get(worker)!.push(pending.size);
       const transfer = pending.job.zip.kind === "bytes" ? [pending.job.zip.bytes.buffer] : [];
       worker.postMessage({ id, job: pending.job }, transfer as Transferable[]);
     }
@@ -92,7 +90,8 @@ export class InstallPool {
   /** A worker with nothing to do, a new one, or else one whose jobs are all short. */
   #freeWorker(): Worker | undefined {
     let short: Worker | undefined;
-    for (const [worker, sizes] of this.#workers) {
+    for (const worker of this.#workers) {
+      const sizes = [...this.#running.values()].flatMap((p) => p.worker === worker ? [p.size] : []);
       if (sizes.length === 0) return worker;
       if (
         short === undefined && sizes.length < JOBS_PER_WORKER &&
@@ -111,13 +110,13 @@ export class InstallPool {
   }
 
   #spawn(): Worker | undefined {
-    if (this.#workers.size >= this.#size) return undefined;
+    if (this.#workers.length >= this.#size) return undefined;
     const worker = new Worker(new URL("./install_worker.ts", import.meta.url), { type: "module" });
-    worker.onmessage = (e) => this.#settle(worker, e.data);
+    worker.onmessage = (e) => this.#settle(e.data);
     worker.onerror = (e) => {
       e.preventDefault();
       worker.terminate();
-      this.#workers.delete(worker);
+      this.#workers = this.#workers.filter((w) => w !== worker);
       for (const [id, p] of this.#running) {
         if (p.worker !== worker) continue;
         this.#running.delete(id);
@@ -125,23 +124,14 @@ export class InstallPool {
       }
       this.#dispatch();
     };
-    this.#workers.set(worker, []);
+    this.#workers.push(worker);
     return worker;
   }
 
-  #settle(
-    worker: Worker,
-    msg: {
-      id: number;
-      result?: InstallResult;
-      error?: WorkerFailure;
-    },
-  ): void {
+  #settle(msg: { id: number; result?: InstallResult; error?: WorkerFailure }): void {
     const p = this.#running.get(msg.id);
     if (!p) return;
     this.#running.delete(msg.id);
-    const sizes = this.#workers.get(worker)!;
-    sizes.splice(sizes.indexOf(p.size), 1);
     if (msg.error) p.reject(new InstallError(p.job, msg.error));
     else p.resolve(msg.result!);
     this.#dispatch();
