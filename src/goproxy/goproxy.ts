@@ -4,18 +4,21 @@
  * transient failures with backoff, watches every body for stalls, and keeps zip bodies
  * in memory only within a byte budget, spilling the rest to a temp file.
  *
- * Connections are few and per origin (a proxy, or a host it redirects to): the first request
- * to an origin opens its connection and the others wait for its response headers, then share
- * it (HTTP/2). Deno's fetch would otherwise open a connection for every request that starts
- * before the first TLS handshake ends, as it learns only from ALPN that the connection could be
- * shared. An origin that speaks only HTTP/1.1 (plain `http:`, or ALPN says so on a probe
- * connection made beside the first request) gets lanes instead: one client per connection,
- * one request at a time on each, at most one lane per request in flight. Lanes open once the
- * first response has come, or as soon as the probe says HTTP/1.1, which shows the origin
- * reachable. Sharing one client's pool would let Deno's fetch start a connection for every
- * request that finds no idle one, and keep the connections it no longer needs. A connection
- * that fails at the transport level is retired and replaced, at most {@link MAX_CONNECTIONS}
- * per HTTP/2 origin per run. An origin that cannot be connected to (a name that does not
+ * Connections are few and per origin (a proxy, or a host it redirects to). A client that may
+ * speak HTTP/1.1 learns only from ALPN that a connection can be shared, so Deno's fetch would
+ * open a connection for every request that starts before the first TLS handshake ends, and
+ * again each time the server ends the connection (a GOAWAY, which front ends send after so
+ * many requests). So the first request to an origin opens its connection and the others wait
+ * for its response headers, then share it; and a probe connection made beside the first
+ * request asks ALPN. When it says HTTP/2, the requests move to an HTTP/2-only client, which
+ * Deno's fetch connects once for all the requests waiting, at the start and after a GOAWAY.
+ * When it says HTTP/1.1 (or the origin is plain `http:`), the origin gets lanes instead: one
+ * client per connection, one request at a time on each, at most one lane per request in
+ * flight. Lanes open once the first response has come, or as soon as the probe says HTTP/1.1,
+ * which shows the origin reachable. Sharing one client's pool would let Deno's fetch start a
+ * connection for every request that finds no idle one, and keep the connections it no longer
+ * needs. A connection that fails at the transport level is retired and replaced, at most
+ * {@link MAX_CONNECTIONS} per HTTP/2 origin per run. An origin that cannot be connected to (a name that does not
  * resolve, a certificate error, a blocked port; or a refused connection, past the retries) is
  * unreachable for the rest of the run: {@link UnreachableError}.
  *
@@ -164,7 +167,8 @@ interface Connection {
 }
 
 /**
- * HTTP/2 connections one origin gets per run at most: the first and three replacements. Past
+ * HTTP/2 connections one origin gets per run at most: the first, the HTTP/2-only one that
+ * replaces it once ALPN has said HTTP/2, and replacements for connections that failed. Past
  * that a failed connection stays in use, and Deno's fetch reconnects it if it was closed.
  */
 const MAX_CONNECTIONS = 4;
@@ -598,9 +602,11 @@ interface Lease {
 /**
  * The connections of one origin. The first request opens a connection, and the others wait
  * until its response headers arrive (then share it, or, on an HTTP/1.1 origin, use it as the
- * first lane), the probe finds an https origin HTTP/1.1 (then they open lanes), or it fails (then
- * the next one opens it). Connect failures in a row back off as retries do, and make the origin
- * unreachable when they are permanent or outlast the retries.
+ * first lane), the probe finds an https origin HTTP/1.1 (then they open lanes) or HTTP/2 (then
+ * they all go at once on an HTTP/2-only connection, which the first one's is retired for), or
+ * it fails (then the next one opens it). Connect failures in a row back off as retries do, with
+ * one request at a time trying to connect, and make the origin unreachable when they are
+ * permanent or outlast the retries.
  */
 class Origin {
   readonly name: string;
@@ -631,7 +637,8 @@ class Origin {
     else {
       speaksHttp1Only(url, this.#probe.signal).then((h1) => {
         this.#http1 = h1;
-        if (h1) this.#wakeAll();
+        if (!h1 && this.#current) this.#retire(this.#current);
+        this.#wakeAll();
       }, () => {});
     }
   }
@@ -680,6 +687,9 @@ class Origin {
           if (lease) return lease;
           continue;
         }
+      } else if (this.#http1 === false && this.#connectFailures === 0) {
+        this.#current ??= this.#connection();
+        return this.#lease(this.#current, false, onFail);
       } else if (!this.#opening) {
         this.#current ??= this.#connection();
         if (this.#current.open) return this.#lease(this.#current, false, onFail);
@@ -710,9 +720,10 @@ class Origin {
     if (this.#current) this.#retire(this.#current, true);
   }
 
+  /** A new connection: an HTTP/2-only one once the probe has seen ALPN pick HTTP/2. */
   #connection(): Connection {
     this.#made++;
-    return newConnection();
+    return newConnection(this.#http1 === false);
   }
 
   /**
@@ -864,9 +875,13 @@ class Origin {
   }
 }
 
-function newConnection(): Connection {
+/**
+ * A connection of a client of its own. An HTTP/2-only client needs no request to go first: Deno's
+ * fetch lets one request connect it while the others wait for that connection.
+ */
+function newConnection(http2Only = false): Connection {
   return {
-    client: Deno.createHttpClient({}),
+    client: Deno.createHttpClient(http2Only ? { http1: false, http2: true } : {}),
     users: 0,
     retired: false,
     open: false,

@@ -19,6 +19,7 @@ import {
 import { needing } from "../support/platform.ts";
 import { type ProxyServer, serveProxy } from "../support/proxy_server.ts";
 import { MOD_TS, runCli } from "../support/cli.ts";
+import { serveGoaway } from "../support/goaway_server.ts";
 import { makeTestCertificates, type TestCertificates } from "../support/tls.ts";
 
 /** The `goprefetch: error:` lines of a run. */
@@ -426,3 +427,33 @@ echo "$code $(( (end - start) / 1000000 ))"`;
     }
   },
 }));
+
+/**
+ * Front ends end an HTTP/2 connection after so many requests (GOAWAY). A client that learns only
+ * from ALPN that a connection can be shared then opens one for every request waiting (Deno's
+ * fetch did: 52–178 connections here); an HTTP/2-only client reconnects once per GOAWAY.
+ */
+Deno.test("a proxy that sends GOAWAY every 20 requests gets a connection per GOAWAY, not one per request waiting", async () => {
+  const box = await makeTinySandbox(80);
+  const tls = await makeTestCertificates(box.tmp);
+  const server = await serveGoaway(box.proxyRoot, tls, 20);
+  const counted = await countConnections(server.url);
+  try {
+    for (const c of [64, 256]) {
+      const before = counted.opened;
+      const r = await coldTlsRun(box, c, counted.url, tls.caFile);
+      assert.match(
+        r.stderr,
+        /80 fetched, 0 already cached, 0 skipped \(private\/direct\), 0 failed/,
+      );
+      // 240 requests (a .mod, .info and .zip per module): at most 12 GOAWAYs, besides the
+      // probe and the connection opened before the probe's answer.
+      const opened = counted.opened - before;
+      assert.ok(opened <= 14, `-c ${c}: ${opened} connections`);
+    }
+  } finally {
+    await counted.close();
+    await server.close();
+    await box.remove();
+  }
+});
