@@ -920,7 +920,10 @@ async function speaksHttp1Only(url: URL, signal: AbortSignal): Promise<boolean> 
 interface ConnectFailure {
   cause: string;
   hint: string;
-  /** Trying again cannot help: the name does not resolve, TLS fails, the port is blocked. */
+  /**
+   * Trying again cannot help: the name does not resolve, the certificate or the TLS handshake is
+   * refused, the port is blocked.
+   */
   permanent: boolean;
 }
 
@@ -974,9 +977,16 @@ export function connectFailure(e: unknown, url: URL): ConnectFailure | undefined
   return {
     cause: `TLS handshake with ${target} failed: ${connect}`,
     hint: "check that the proxy speaks https on this port",
-    permanent: true,
+    permanent: !CUT_SHORT.test(connect),
   };
 }
+
+/**
+ * A handshake the other side or the way there cut short (closed, reset, cancelled, timed out),
+ * as an overloaded or restarting front end may: worth another try, where a server that answers
+ * the handshake with something else than TLS, or with a TLS alert, is not.
+ */
+const CUT_SHORT = /\beof\b|reset|cancel|timed out|broken pipe|closed/i;
 
 /** The innermost message of an error: Deno's fetch puts the useful one in `cause`. */
 function errorMessage(e: unknown): string {

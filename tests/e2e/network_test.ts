@@ -313,6 +313,31 @@ Deno.test("a refused port: one line with the cause, retried with backoff, then t
   }
 });
 
+/**
+ * A front end that closes connections during the TLS handshake (restarting, shedding load) is
+ * not a proxy that does not speak TLS: the handshakes cut short are retried, and the run goes on.
+ */
+Deno.test("connections closed during the TLS handshake are retried, not taken for a proxy without TLS", async () => {
+  const box = await makeTinySandbox(20);
+  const tls = await makeTestCertificates(box.tmp);
+  const proxy = await serveProxy(box.proxyRoot, { tls });
+  const flaky = await countConnections(proxy.url, 3);
+  try {
+    const run = await runWithReport(
+      box,
+      [],
+      box.env({ GOPROXY: flaky.url, DENO_CERT: tls.caFile }),
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.report.totals.fetched, 20);
+    assert.ok(run.report.modules.some((m) => m.retries > 0), run.stderr);
+  } finally {
+    await flaky.close();
+    await proxy.close();
+    await box.remove();
+  }
+});
+
 Deno.test("with | a refused proxy is passed over with one warning; with , it ends the run", async () => {
   const box = await makeTinySandbox(10);
   try {

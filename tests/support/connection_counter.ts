@@ -21,7 +21,8 @@ export interface ConnectionCounter {
 /**
  * Forwards a new 127.0.0.1 port to `target`'s (an http or https URL on 127.0.0.1), byte for
  * byte, counting the connections accepted. TLS goes through untouched, so a certificate for
- * 127.0.0.1 still matches.
+ * 127.0.0.1 still matches. The first `drop` connections are closed as soon as they are
+ * accepted, as a front end that is restarting or shedding load does.
  *
  * @example
  * ```ts
@@ -29,7 +30,7 @@ export interface ConnectionCounter {
  * // GOPROXY=counted.url … then: assert.ok(counted.opened <= 4)
  * ```
  */
-export async function countConnections(target: string): Promise<ConnectionCounter> {
+export async function countConnections(target: string, drop = 0): Promise<ConnectionCounter> {
   const to = new URL(target);
   const sockets = new Set<net.Socket>();
   let opened = 0;
@@ -38,7 +39,7 @@ export async function countConnections(target: string): Promise<ConnectionCounte
     s.on("close", () => sockets.delete(s));
   };
   const server = net.createServer((client) => {
-    opened++;
+    if (++opened <= drop) return client.destroy();
     const upstream = net.connect(Number(to.port), to.hostname);
     track(client);
     track(upstream);
