@@ -51,7 +51,8 @@ export async function serveGoaway(
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const output = child.stdout.pipeThrough(new TextDecoderStream());
+  const reader = output.getReader();
   let text = "";
   while (!text.includes("\n")) {
     const { value, done } = await reader.read();
@@ -64,7 +65,7 @@ export async function serveGoaway(
     close: async () => {
       child.kill();
       await child.status;
-      await child.stdout.cancel();
+      await output.cancel();
     },
   };
 }
