@@ -18,9 +18,9 @@
  * which shows the origin reachable. Sharing one client's pool would let Deno's fetch start a
  * connection for every request that finds no idle one, and keep the connections it no longer
  * needs. A connection that fails at the transport level is retired and replaced, at most
- * {@link MAX_CONNECTIONS} per HTTP/2 origin per run. An origin that cannot be connected to (a name that does not
- * resolve, a certificate error, a blocked port; or a refused connection, past the retries) is
- * unreachable for the rest of the run: {@link UnreachableError}.
+ * {@link MAX_CONNECTIONS} per HTTP/2 origin per run. An origin that cannot be connected to (a
+ * name that does not resolve, a certificate error, a blocked port; or a refused connection, past
+ * the retries) is unreachable for the rest of the run: {@link UnreachableError}.
  *
  * @module
  */
@@ -156,6 +156,8 @@ interface Call {
 /** An HTTP client and the attempts using it; a retired one is closed when the last is done. */
 interface Connection {
   client: Deno.HttpClient;
+  /** Whether the client speaks only HTTP/2, so Deno's fetch never races to connect it. */
+  http2Only: boolean;
   users: number;
   retired: boolean;
   /** Whether a response's headers came through it: requests may then share it. */
@@ -446,9 +448,9 @@ export class ProxyClient {
       }).catch((e) => {
         const failure = connectFailure(e, current);
         if (!failure) throw e;
-        lease.settle(failure);
+        const refused = lease.settle(failure);
         throw lease.origin.failure ??
-          new ProxyError(failure.cause, { transient: !failure.permanent });
+          new ProxyError(failure.cause, { transient: refused || !failure.permanent });
       });
       lease.settle();
       watchdog.headersArrived();
@@ -591,8 +593,10 @@ interface Lease {
   /**
    * Reports that the request's response headers came, or that it could not connect (with the
    * failure). Only the first call counts; releasing an unsettled lease settles it as neither.
+   * Returns whether the failure only showed that the origin takes no HTTP/2-only connection
+   * (see {@link Origin}): it is not the origin's, and the request should go again.
    */
-  settle(failure?: ConnectFailure): void;
+  settle(failure?: ConnectFailure): boolean;
   /** The request failed at the transport level: the connection is retired. */
   failed(): void;
   /** The request is done with the connection. */
@@ -603,10 +607,13 @@ interface Lease {
  * The connections of one origin. The first request opens a connection, and the others wait
  * until its response headers arrive (then share it, or, on an HTTP/1.1 origin, use it as the
  * first lane), the probe finds an https origin HTTP/1.1 (then they open lanes) or HTTP/2 (then
- * they all go at once on an HTTP/2-only connection, which the first one's is retired for), or
- * it fails (then the next one opens it). Connect failures in a row back off as retries do, with
- * one request at a time trying to connect, and make the origin unreachable when they are
- * permanent or outlast the retries.
+ * they all go at once on an HTTP/2-only connection, and the first request's connection is
+ * retired), or it fails (then the next one opens it). The probe may reach another server than
+ * fetch does (through a forward proxy, or behind a balancer), so an HTTP/2-only connection that
+ * fails before any response sends the origin back to the client that negotiates, for the rest
+ * of the run. Connect failures in a row back off as retries do, with one request at a time
+ * trying to connect, and make the origin unreachable when they are permanent or outlast the
+ * retries.
  */
 class Origin {
   readonly name: string;
@@ -623,6 +630,8 @@ class Origin {
   #retryAt = 0;
   /** Whether the origin speaks HTTP/1.1 only; undefined until known. */
   #http1: boolean | undefined;
+  /** Whether an HTTP/2-only connection failed before any response came through it. */
+  #http2Refused = false;
   /** On an HTTP/1.1 origin, one connection each, one request at a time on each. */
   #lanes: Connection[] = [];
   #maxLanes: number;
@@ -637,7 +646,7 @@ class Origin {
     else {
       speaksHttp1Only(url, this.#probe.signal).then((h1) => {
         this.#http1 = h1;
-        if (!h1 && this.#current) this.#retire(this.#current);
+        if (!h1 && this.#current) this.#retire(this.#current, true);
         this.#wakeAll();
       }, () => {});
     }
@@ -687,7 +696,9 @@ class Origin {
           if (lease) return lease;
           continue;
         }
-      } else if (this.#http1 === false && this.#connectFailures === 0) {
+      } else if (
+        this.#http2Only && this.#connectFailures === 0 && (this.#current?.http2Only ?? true)
+      ) {
         this.#current ??= this.#connection();
         return this.#lease(this.#current, false, onFail);
       } else if (!this.#opening) {
@@ -723,7 +734,24 @@ class Origin {
   /** A new connection: an HTTP/2-only one once the probe has seen ALPN pick HTTP/2. */
   #connection(): Connection {
     this.#made++;
-    return newConnection(this.#http1 === false);
+    return newConnection(this.#http2Only);
+  }
+
+  /** Whether requests go on an HTTP/2-only client: the probe saw HTTP/2, and none was refused. */
+  get #http2Only(): boolean {
+    return this.#http1 === false && !this.#http2Refused;
+  }
+
+  /**
+   * Whether `connection` is an HTTP/2-only one that failed before any response came through it,
+   * which sends the origin back to the client that negotiates: the server fetch reaches may not
+   * be the one the probe saw speak HTTP/2.
+   */
+  #refusedHttp2(connection: Connection): boolean {
+    if (!connection.http2Only || connection.open) return false;
+    this.#http2Refused = true;
+    this.#retire(connection, true);
+    return true;
   }
 
   /**
@@ -800,20 +828,24 @@ class Origin {
       origin: this,
       client: connection.client,
       settle: (failure) => {
-        if (settled) return;
+        if (settled) return false;
         settled = true;
-        if (failure) {
-          connection.open = false;
-          this.#connectFailed(failure, leasedAt);
-        } else {
+        const refused = failure !== undefined && this.#refusedHttp2(connection);
+        if (!failure) {
           connection.open = true;
           this.#connectFailures = 0;
           if (!wasOpen) this.#pace.opened(performance.now() - connection.openingSince);
+        } else if (!refused) {
+          connection.open = false;
+          this.#connectFailed(failure, leasedAt);
         }
         if (opener) this.#opening = false;
         this.#wakeAll();
+        return refused;
       },
-      failed: () => this.#retire(connection),
+      failed: () => {
+        if (!this.#refusedHttp2(connection)) this.#retire(connection);
+      },
       /**
        * A lane comes free a turn of the event loop later: Deno's fetch puts its connection back
        * in the pool only then, and a request sent before would open another.
@@ -882,6 +914,7 @@ class Origin {
 function newConnection(http2Only = false): Connection {
   return {
     client: Deno.createHttpClient(http2Only ? { http1: false, http2: true } : {}),
+    http2Only,
     users: 0,
     retired: false,
     open: false,

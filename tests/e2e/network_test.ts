@@ -37,6 +37,42 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+/**
+ * A TCP front on 127.0.0.1 that sends its first `first` connections to `a`'s port and the rest
+ * to `b`'s (https URLs on 127.0.0.1 with one certificate), as a balancer with unlike backends.
+ */
+async function splitConnections(
+  a: string,
+  b: string,
+  first: number,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  let accepted = 0;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(new URL(++accepted <= first ? a : b).port), "127.0.0.1");
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      s.on("error", () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  const port = await new Promise<number>((resolve) => {
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port));
+  });
+  return {
+    url: `https://127.0.0.1:${port}`,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 /** Runs the CLI with `--json` to a file; returns the run, its report and its wall time. */
 async function runWithReport(
   box: TinySandbox,
@@ -334,6 +370,33 @@ Deno.test("connections closed during the TLS handshake are retried, not taken fo
   } finally {
     await flaky.close();
     await proxy.close();
+    await box.remove();
+  }
+});
+
+/**
+ * The probe may see another server than fetch reaches (a balancer with unlike backends, a
+ * forward proxy): when the HTTP/2-only connection is refused (here by a backend whose ALPN
+ * offers only HTTP/1.1), the origin goes back to the client that negotiates, and the run goes on.
+ */
+Deno.test("an HTTP/2-only connection refused after the probe saw HTTP/2: the origin negotiates again", async () => {
+  const box = await makeTinySandbox(20);
+  const tls = await makeTestCertificates(box.tmp);
+  const h2 = await serveProxy(box.proxyRoot, { tls });
+  const h1 = serveHttp1Tls(box.proxy.url, tls, 0);
+  const front = await splitConnections(h2.url, h1.url, 2);
+  try {
+    const run = await runWithReport(
+      box,
+      [],
+      box.env({ GOPROXY: front.url, DENO_CERT: tls.caFile }),
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.report.totals.fetched, 20);
+  } finally {
+    await front.close();
+    await h1.close();
+    await h2.close();
     await box.remove();
   }
 });

@@ -53,15 +53,22 @@ export async function serveGoaway(
   }).spawn();
   const output = child.stdout.pipeThrough(new TextDecoderStream());
   const reader = output.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`GOAWAY server exited before listening: ${text}`);
-    text += value;
+  let url: string;
+  try {
+    let text = "";
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`GOAWAY server exited before listening: ${text}`);
+      text += value;
+    }
+    url = JSON.parse(text.split("\n")[0]).url;
+  } catch (e) {
+    child.kill();
+    throw e;
   }
   reader.releaseLock();
   return {
-    url: JSON.parse(text.split("\n")[0]).url,
+    url,
     close: async () => {
       child.kill();
       await child.status;
