@@ -630,8 +630,11 @@ class Origin {
   #retryAt = 0;
   /** Whether the origin speaks HTTP/1.1 only; undefined until known. */
   #http1: boolean | undefined;
-  /** Whether an HTTP/2-only connection failed before any response came through it. */
-  #http2Refused = false;
+  /**
+   * How the HTTP/2-only connections fared: none has answered yet, one has (the server that fetch
+   * reaches speaks HTTP/2), or one failed before any had answered.
+   */
+  #http2: "untried" | "answered" | "refused" = "untried";
   /** On an HTTP/1.1 origin, one connection each, one request at a time on each. */
   #lanes: Connection[] = [];
   #maxLanes: number;
@@ -696,9 +699,7 @@ class Origin {
           if (lease) return lease;
           continue;
         }
-      } else if (
-        this.#http2Only && this.#connectFailures === 0 && (this.#current?.http2Only ?? true)
-      ) {
+      } else if (this.#http2Only && this.#connectFailures === 0) {
         this.#current ??= this.#connection();
         return this.#lease(this.#current, false, onFail);
       } else if (!this.#opening) {
@@ -739,17 +740,17 @@ class Origin {
 
   /** Whether requests go on an HTTP/2-only client: the probe saw HTTP/2, and none was refused. */
   get #http2Only(): boolean {
-    return this.#http1 === false && !this.#http2Refused;
+    return this.#http1 === false && this.#http2 !== "refused";
   }
 
   /**
-   * Whether `connection` is an HTTP/2-only one that failed before any response came through it,
+   * Whether `connection` is an HTTP/2-only one that failed before any such connection answered,
    * which sends the origin back to the client that negotiates: the server fetch reaches may not
    * be the one the probe saw speak HTTP/2.
    */
   #refusedHttp2(connection: Connection): boolean {
-    if (!connection.http2Only || connection.open) return false;
-    this.#http2Refused = true;
+    if (!connection.http2Only || this.#http2 === "answered") return false;
+    this.#http2 = "refused";
     this.#retire(connection, true);
     return true;
   }
@@ -833,6 +834,7 @@ class Origin {
         const refused = failure !== undefined && this.#refusedHttp2(connection);
         if (!failure) {
           connection.open = true;
+          if (connection.http2Only) this.#http2 = "answered";
           this.#connectFailures = 0;
           if (!wasOpen) this.#pace.opened(performance.now() - connection.openingSince);
         } else if (!refused) {
