@@ -1,9 +1,9 @@
 /**
  * A GOPROXY over HTTPS with HTTP/2 that ends each connection after so many requests, as front
- * ends do (nginx's `keepalive_requests`, load balancers that rotate connections): on the request that
- * reaches the count it sends GOAWAY, lets the requests under way finish, and takes no new ones
- * on that connection, so a client must open another. `node:http2` serves it, in a process of
- * its own, since Deno.serve has no such limit.
+ * ends do (nginx's `keepalive_requests`, load balancers that rotate connections): on the request
+ * that reaches the count it sends GOAWAY, lets the requests under way finish, and takes no new
+ * ones on that connection, so a client must open another. `node:http2` serves it, in a process
+ * of its own, since Deno.serve has no such limit.
  *
  * Run alone: `deno run --allow-net=127.0.0.1 --allow-read goaway_server.ts ROOT EVERY CERT KEY`;
  * it prints `{"url": …}` once it listens.
