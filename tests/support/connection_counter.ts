@@ -21,8 +21,9 @@ export interface ConnectionCounter {
 /**
  * Forwards a new 127.0.0.1 port to `target`'s (an http or https URL on 127.0.0.1), byte for
  * byte, counting the connections accepted. TLS goes through untouched, so a certificate for
- * 127.0.0.1 still matches. The first `drop` connections are closed as soon as they are
- * accepted, as a front end that is restarting or shedding load does.
+ * 127.0.0.1 still matches. `route` may send the n-th connection (from 1) elsewhere: to another
+ * such URL, as a balancer with unlike backends does, or nowhere (undefined: it is closed as soon
+ * as it is accepted, as a front end that is restarting or shedding load does).
  *
  * @example
  * ```ts
@@ -30,8 +31,10 @@ export interface ConnectionCounter {
  * // GOPROXY=counted.url … then: assert.ok(counted.opened <= 4)
  * ```
  */
-export async function countConnections(target: string, drop = 0): Promise<ConnectionCounter> {
-  const to = new URL(target);
+export async function countConnections(
+  target: string,
+  route: (n: number) => string | undefined = () => target,
+): Promise<ConnectionCounter> {
   const sockets = new Set<net.Socket>();
   let opened = 0;
   const track = (s: net.Socket) => {
@@ -39,8 +42,10 @@ export async function countConnections(target: string, drop = 0): Promise<Connec
     s.on("close", () => sockets.delete(s));
   };
   const server = net.createServer((client) => {
-    if (++opened <= drop) return client.destroy();
-    const upstream = net.connect(Number(to.port), to.hostname);
+    const to = route(++opened);
+    if (to === undefined) return client.destroy();
+    const { port, hostname } = new URL(to);
+    const upstream = net.connect(Number(port), hostname);
     track(client);
     track(upstream);
     client.on("error", () => upstream.destroy());

@@ -11,7 +11,7 @@
  * @module
  */
 import http2 from "node:http2";
-import { join } from "node:path";
+import { serveFile } from "./proxy_server.ts";
 
 /** A running server. */
 export interface GoawayServer {
@@ -91,15 +91,13 @@ if (import.meta.main) {
   });
   server.on("request", async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, "https://127.0.0.1").pathname);
-    try {
-      if (path.split("/").includes("..")) throw new Error("outside the tree");
-      const body = await Deno.readFile(join(root, path));
-      res.writeHead(200, { "content-length": String(body.length) });
-      res.end(body);
-    } catch {
-      res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
-      res.end("not found\n");
-    }
+    const answer = await serveFile(root, path);
+    const body = new Uint8Array(await answer.arrayBuffer());
+    res.writeHead(answer.status, {
+      "content-type": answer.headers.get("content-type") ?? "",
+      "content-length": String(body.length),
+    });
+    res.end(body);
   });
   server.listen(0, "127.0.0.1", () => {
     const { port } = server.address() as { port: number };

@@ -41,7 +41,16 @@ function notFound(): Response {
   });
 }
 
-async function serveFile(root: string, decodedPath: string): Promise<Response> {
+/**
+ * The answer for `decodedPath` (e.g. `/example.com/@v/v1.0.0.mod`) from the tree at `root`: the
+ * file with its content type, or a 404 for a missing file or a path that leaves the tree.
+ *
+ * @example
+ * ```ts
+ * const res = await serveFile(root, "/example.com/a/@v/list");
+ * ```
+ */
+export async function serveFile(root: string, decodedPath: string): Promise<Response> {
   const segments = decodedPath.split("/").slice(1);
   if (segments.some((s) => s === "" || s === "." || s === "..")) return notFound();
   let body: Uint8Array<ArrayBuffer>;
