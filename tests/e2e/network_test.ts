@@ -321,7 +321,9 @@ Deno.test("connections closed during the TLS handshake are retried, not taken fo
   const box = await makeTinySandbox(20);
   const tls = await makeTestCertificates(box.tmp);
   const proxy = await serveProxy(box.proxyRoot, { tls });
-  const flaky = await countConnections(proxy.url, (n) => n <= 3 ? undefined : proxy.url);
+  const flaky = await countConnections(proxy.url, {
+    route: (n) => n <= 3 ? undefined : proxy.url,
+  });
   try {
     const run = await runWithReport(
       box,
@@ -348,7 +350,9 @@ Deno.test("an HTTP/2-only connection refused after the probe saw HTTP/2: the ori
   const tls = await makeTestCertificates(box.tmp);
   const h2 = await serveProxy(box.proxyRoot, { tls });
   const h1 = serveHttp1Tls(box.proxy.url, tls, 0);
-  const front = await countConnections(h2.url, (n) => n <= 2 ? h2.url : h1.url);
+  const front = await countConnections(h2.url, {
+    route: (n) => n <= 2 ? h2.url : h1.url,
+  });
   try {
     const run = await runWithReport(
       box,

@@ -14,6 +14,10 @@ export interface ConnectionCounter {
   url: string;
   /** TCP connections accepted so far. */
   readonly opened: number;
+  /** Each connection accepted, in order: when (`performance.now()`), and bytes sent up by the client. */
+  readonly connections: readonly { acceptedAt: number; bytesUp: number }[];
+  /** When the first byte from a server was passed on to a client, if one was. */
+  readonly firstAnswerAt: number | undefined;
   /** Stops listening, drops every connection and waits until the listener is closed. */
   close(): Promise<void>;
 }
@@ -23,7 +27,8 @@ export interface ConnectionCounter {
  * byte, counting the connections accepted. TLS goes through untouched, so a certificate for
  * 127.0.0.1 still matches. `route` may send the n-th connection (from 1) elsewhere: to another
  * such URL, as a balancer with unlike backends does, or nowhere (undefined: it is closed as soon
- * as it is accepted, as a front end that is restarting or shedding load does).
+ * as it is accepted, as a front end that is restarting or shedding load does). With `delayMs`,
+ * what servers send reaches clients that much later, as across a network.
  *
  * @example
  * ```ts
@@ -33,16 +38,19 @@ export interface ConnectionCounter {
  */
 export async function countConnections(
   target: string,
-  route: (n: number) => string | undefined = () => target,
+  opts: { route?: (n: number) => string | undefined; delayMs?: number } = {},
 ): Promise<ConnectionCounter> {
   const sockets = new Set<net.Socket>();
-  let opened = 0;
+  const connections: { acceptedAt: number; bytesUp: number }[] = [];
+  let firstAnswerAt: number | undefined;
   const track = (s: net.Socket) => {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   };
   const server = net.createServer((client) => {
-    const to = route(++opened);
+    const seen = { acceptedAt: performance.now(), bytesUp: 0 };
+    connections.push(seen);
+    const to = opts.route ? opts.route(connections.length) : target;
     if (to === undefined) return client.destroy();
     const { port, hostname } = new URL(to);
     const upstream = net.connect(Number(port), hostname);
@@ -50,8 +58,17 @@ export async function countConnections(
     track(upstream);
     client.on("error", () => upstream.destroy());
     upstream.on("error", () => client.destroy());
+    client.on("data", (bytes: Uint8Array) => seen.bytesUp += bytes.length);
     client.pipe(upstream);
-    upstream.pipe(client);
+    const answer = (bytes: Uint8Array) => {
+      firstAnswerAt ??= performance.now();
+      client.write(bytes);
+    };
+    upstream.on("data", (bytes: Uint8Array) => {
+      if (opts.delayMs) setTimeout(() => answer(bytes), opts.delayMs);
+      else answer(bytes);
+    });
+    upstream.on("end", () => setTimeout(() => client.end(), opts.delayMs ?? 0));
   });
   const port = await new Promise<number>((resolve) => {
     server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port));
@@ -61,7 +78,11 @@ export async function countConnections(
   return {
     url: url.href.replace(/\/$/, ""),
     get opened() {
-      return opened;
+      return connections.length;
+    },
+    connections,
+    get firstAnswerAt() {
+      return firstAnswerAt;
     },
     close: () => {
       for (const s of sockets) s.destroy();
