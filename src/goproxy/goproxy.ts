@@ -158,6 +158,11 @@ interface Connection {
   client: Deno.HttpClient;
   /** Whether the client speaks only HTTP/2, so Deno's fetch never races to connect it. */
   http2Only: boolean;
+  /**
+   * Whether it is an HTTP/2-only connection opened before the probe answered, on the chance that
+   * the origin speaks HTTP/2 (see {@link Origin}).
+   */
+  speculative: boolean;
   users: number;
   retired: boolean;
   /** Whether a response's headers came through it: requests may then share it. */
@@ -269,10 +274,11 @@ export class ProxyClient {
     return [...this.#origins.values()].flatMap((o) => o.failure ? [o.failure] : []);
   }
 
-  #origin(url: URL): Origin {
+  /** The origin of `url`, reached at redirect `hop` (0 for a proxy of GOPROXY). */
+  #origin(url: URL, hop: number): Origin {
     let origin = this.#origins.get(url.origin);
     if (!origin) {
-      origin = new Origin(url, this.#opts.retries, this.#opts.concurrency);
+      origin = new Origin(url, this.#opts.retries, this.#opts.concurrency, hop === 0);
       this.#origins.set(url.origin, origin);
     }
     return origin;
@@ -394,8 +400,8 @@ export class ProxyClient {
       cut.signal,
     ]);
     const leases: Lease[] = [];
-    const use = async (target: URL) => {
-      const lease = await this.#origin(target).acquire(signal, () => cut.abort());
+    const use = async (target: URL, hop: number) => {
+      const lease = await this.#origin(target, hop).acquire(signal, () => cut.abort());
       watchdog.feed();
       leases.push(lease);
       return lease;
@@ -428,7 +434,7 @@ export class ProxyClient {
     url: string,
     signal: AbortSignal,
     watchdog: Watchdog,
-    use: (origin: URL) => Promise<Lease>,
+    use: (origin: URL, hop: number) => Promise<Lease>,
     authorization?: string,
   ): Promise<Response> {
     let current = new URL(url);
@@ -439,20 +445,12 @@ export class ProxyClient {
       const headers = new Headers();
       if (auth && current.origin === origin) headers.set("authorization", auth);
       requireNet(current, hop);
-      const lease = await use(current);
-      const res = await fetch(current, {
-        headers,
-        signal,
-        redirect: "manual",
-        client: lease.client,
-      }).catch((e) => {
-        const failure = connectFailure(e, current);
-        if (!failure) throw e;
-        const refused = lease.settle(failure);
-        throw lease.origin.failure ??
-          new ProxyError(failure.cause, { transient: refused || !failure.permanent });
-      });
-      lease.settle();
+      const at = current;
+      const { res, lease } = await send(
+        at,
+        { headers, signal, redirect: "manual" },
+        () => use(at, hop),
+      );
       watchdog.headersArrived();
       if (res.status >= 300 && res.status < 400 && res.headers.has("location")) {
         await res.body?.cancel();
@@ -525,6 +523,35 @@ export class ProxyClient {
 }
 
 /**
+ * Sends a request to `url` on a lease from `lease()`, and tells the lease how it went. A request
+ * whose connection failed only for being HTTP/2-only ({@link Lease.unanswered}) goes again at
+ * once, on the connection the origin now gives it.
+ */
+async function send(
+  url: URL,
+  init: RequestInit,
+  lease: () => Promise<Lease>,
+): Promise<{ res: Response; lease: Lease }> {
+  for (;;) {
+    const held = await lease();
+    try {
+      const res = await fetch(url, { ...init, client: held.client });
+      held.answered();
+      return { res, lease: held };
+    } catch (e) {
+      if (init.signal?.aborted) throw e;
+      const failure = connectFailure(e, url);
+      if (!held.unanswered(failure)) {
+        if (!failure) throw e;
+        throw held.origin.failure ??
+          new ProxyError(failure.cause, { transient: !failure.permanent });
+      }
+    }
+    held.release();
+  }
+}
+
+/**
  * Reads a `.mod` or `.info` body, of at most go's 16 MiB go.mod limit: in place into one
  * buffer when its length is known, else through a small scratch buffer into a growing one.
  */
@@ -590,14 +617,17 @@ function writing<T>(file: string, step: () => T): T {
 interface Lease {
   origin: Origin;
   client: Deno.HttpClient;
+  /** Reports that the request's response headers came. */
+  answered(): void;
   /**
-   * Reports that the request's response headers came, or that it could not connect (with the
-   * failure). Only the first call counts; releasing an unsettled lease settles it as neither.
-   * Returns whether the failure only showed that the origin takes no HTTP/2-only connection
-   * (see {@link Origin}): it is not the origin's, and the request should go again.
+   * Reports that the request failed before its response headers, with `failure` when it could
+   * not connect. Returns whether the connection only failed for being HTTP/2-only, before any
+   * such connection of the origin answered (see {@link Origin}): the failure is not the
+   * origin's, and the request should go again. Only the first report counts; releasing a lease
+   * that has none settles it as neither.
    */
-  settle(failure?: ConnectFailure): boolean;
-  /** The request failed at the transport level: the connection is retired. */
+  unanswered(failure?: ConnectFailure): boolean;
+  /** The request failed at the transport level, once connected: the connection is retired. */
   failed(): void;
   /** The request is done with the connection. */
   release(): void;
@@ -608,7 +638,10 @@ interface Lease {
  * until its response headers arrive (then share it, or, on an HTTP/1.1 origin, use it as the
  * first lane), the probe finds an https origin HTTP/1.1 (then they open lanes) or HTTP/2 (then
  * they all go at once on an HTTP/2-only connection, and the first request's connection is
- * retired), or it fails (then the next one opens it). The probe may reach another server than
+ * retired), or it fails (then the next one opens it). On a proxy of GOPROXY, the second request
+ * does not wait: it opens an HTTP/2-only connection at once, on the chance that the probe says
+ * HTTP/2, when the others go on it, already open, a connect's round trips sooner; otherwise it
+ * is closed, and a request that failed on it goes again. The probe may reach another server than
  * fetch does (through a forward proxy, or behind a balancer), so an HTTP/2-only connection that
  * fails before any response sends the origin back to the client that negotiates, for the rest
  * of the run. Connect failures in a row back off as retries do, with one request at a time
@@ -635,24 +668,45 @@ class Origin {
    * reaches speaks HTTP/2), or one failed before any had answered.
    */
   #http2: "untried" | "answered" | "refused" = "untried";
+  /** Whether to open a speculative connection: the origin is a proxy of GOPROXY. */
+  #speculate: boolean;
+  /** The speculative connection, until the probe answers. */
+  #speculative: Connection | undefined;
   /** On an HTTP/1.1 origin, one connection each, one request at a time on each. */
   #lanes: Connection[] = [];
   #maxLanes: number;
   #pace = new LanePace();
   #probe = new AbortController();
 
-  constructor(url: URL, retries: number, maxLanes: number) {
+  constructor(url: URL, retries: number, maxLanes: number, speculate: boolean) {
     this.name = url.origin;
     this.#retries = retries;
     this.#maxLanes = maxLanes;
+    this.#speculate = speculate && url.protocol === "https:";
     if (url.protocol === "http:") this.#http1 = true;
     else {
-      speaksHttp1Only(url, this.#probe.signal).then((h1) => {
-        this.#http1 = h1;
-        if (!h1 && this.#current) this.#retire(this.#current, true);
-        this.#wakeAll();
-      }, () => {});
+      speaksHttp1Only(url, this.#probe.signal).then(
+        (h1) => this.#probeAnswered(h1),
+        () => this.#probeAnswered(undefined),
+      );
     }
+  }
+
+  /**
+   * Takes the probe's answer (undefined when it failed): on HTTP/2, the speculative connection
+   * (or a new HTTP/2-only one, if it failed) takes the place of the first request's; otherwise
+   * the speculative connection is closed.
+   */
+  #probeAnswered(h1: boolean | undefined): void {
+    this.#http1 = h1;
+    const speculative = this.#speculative;
+    this.#speculative = undefined;
+    if (h1 === false && this.#current) this.#retire(this.#current, true);
+    if (h1 === false && speculative && !speculative.retired) {
+      speculative.speculative = false;
+      this.#current = speculative;
+    } else if (speculative) this.#retire(speculative, true);
+    this.#wakeAll();
   }
 
   /** A lease on the connection, once one may be used; `onFail` runs if the origin fails meanwhile. */
@@ -712,6 +766,11 @@ class Origin {
         );
         if (lease) return lease;
         continue;
+      } else if (this.#speculate && this.#http1 === undefined && this.#connectFailures === 0) {
+        this.#speculate = false;
+        this.#made++;
+        this.#speculative = { ...newConnection(true), speculative: true };
+        return this.#lease(this.#speculative, false, onFail);
       }
       await wait();
     }
@@ -729,7 +788,7 @@ class Origin {
   close(): void {
     this.#probe.abort();
     for (const lane of [...this.#lanes]) this.#retire(lane, true);
-    if (this.#current) this.#retire(this.#current, true);
+    for (const c of [this.#current, this.#speculative]) if (c) this.#retire(c, true);
   }
 
   /** A new connection: an HTTP/2-only one once the probe has seen ALPN pick HTTP/2. */
@@ -744,13 +803,13 @@ class Origin {
   }
 
   /**
-   * Whether `connection` is an HTTP/2-only one that failed before any such connection answered,
-   * which sends the origin back to the client that negotiates: the server fetch reaches may not
-   * be the one the probe saw speak HTTP/2.
+   * Whether `connection` is an HTTP/2-only one that failed before any such connection answered.
+   * It is closed; unless it was the speculative one, the origin goes back to the client that
+   * negotiates, as the server fetch reaches may not be the one the probe saw speak HTTP/2.
    */
   #refusedHttp2(connection: Connection): boolean {
     if (!connection.http2Only || this.#http2 === "answered") return false;
-    this.#http2 = "refused";
+    if (!connection.speculative) this.#http2 = "refused";
     this.#retire(connection, true);
     return true;
   }
@@ -828,16 +887,21 @@ class Origin {
     return {
       origin: this,
       client: connection.client,
-      settle: (failure) => {
+      answered: () => {
+        if (settled) return;
+        settled = true;
+        connection.open = true;
+        if (connection.http2Only) this.#http2 = "answered";
+        this.#connectFailures = 0;
+        if (!wasOpen) this.#pace.opened(performance.now() - connection.openingSince);
+        if (opener) this.#opening = false;
+        this.#wakeAll();
+      },
+      unanswered: (failure) => {
         if (settled) return false;
         settled = true;
-        const refused = failure !== undefined && this.#refusedHttp2(connection);
-        if (!failure) {
-          connection.open = true;
-          if (connection.http2Only) this.#http2 = "answered";
-          this.#connectFailures = 0;
-          if (!wasOpen) this.#pace.opened(performance.now() - connection.openingSince);
-        } else if (!refused) {
+        const refused = this.#refusedHttp2(connection);
+        if (failure && !refused) {
           connection.open = false;
           this.#connectFailed(failure, leasedAt);
         }
@@ -845,9 +909,7 @@ class Origin {
         this.#wakeAll();
         return refused;
       },
-      failed: () => {
-        if (!this.#refusedHttp2(connection)) this.#retire(connection);
-      },
+      failed: () => this.#retire(connection),
       /**
        * A lane comes free a turn of the event loop later: Deno's fetch puts its connection back
        * in the pool only then, and a request sent before would open another.
@@ -917,6 +979,7 @@ function newConnection(http2Only = false): Connection {
   return {
     client: Deno.createHttpClient(http2Only ? { http1: false, http2: true } : {}),
     http2Only,
+    speculative: false,
     users: 0,
     retired: false,
     open: false,

@@ -369,6 +369,61 @@ Deno.test("an HTTP/2-only connection refused after the probe saw HTTP/2: the ori
   }
 });
 
+/**
+ * Across a network, the probe's answer comes a round trip or two after the start, and a
+ * connection opened then would cost as many again: the one that carries the requests is opened
+ * with the second request, before any server has answered.
+ */
+Deno.test("the requests go on an HTTP/2-only connection opened before the probe answered", async () => {
+  const box = await makeTinySandbox(20);
+  const tls = await makeTestCertificates(box.tmp);
+  const proxy = await serveProxy(box.proxyRoot, { tls });
+  const counted = await countConnections(proxy.url, { delayMs: 150 });
+  try {
+    const run = await runWithReport(
+      box,
+      [],
+      box.env({ GOPROXY: counted.url, DENO_CERT: tls.caFile }),
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.report.totals.fetched, 20);
+    assert.ok(counted.opened <= 3, `${counted.opened} connections`);
+    const busiest = counted.connections.reduce((a, b) => b.bytesUp > a.bytesUp ? b : a);
+    assert.ok(
+      busiest.acceptedAt < counted.firstAnswerAt!,
+      `the busiest connection was opened ${busiest.acceptedAt - counted.firstAnswerAt!} ms ` +
+        "after the first answer",
+    );
+  } finally {
+    await counted.close();
+    await proxy.close();
+    await box.remove();
+  }
+});
+
+Deno.test("an HTTP/1.1-only https proxy: the HTTP/2-only connection tried at the start costs no retry", async () => {
+  const box = await makeTinySandbox(20);
+  const tls = await makeTestCertificates(box.tmp);
+  const front = serveHttp1Tls(box.proxy.url, tls, 0);
+  try {
+    const run = await runWithReport(
+      box,
+      [],
+      box.env({ GOPROXY: front.url, DENO_CERT: tls.caFile }),
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.report.totals.fetched, 20);
+    assert.deepEqual(run.report.modules.filter((m) => m.retries > 0), []);
+    assert.ok(
+      front.opened <= front.used + 2,
+      `${front.opened} connections, ${front.used} used (besides the probe and the HTTP/2 one)`,
+    );
+  } finally {
+    await front.close();
+    await box.remove();
+  }
+});
+
 Deno.test("with | a refused proxy is passed over with one warning; with , it ends the run", async () => {
   const box = await makeTinySandbox(10);
   try {
@@ -411,9 +466,9 @@ Deno.test("an untrusted certificate: one line naming DENO_CERT, no retry", async
       ),
     );
     assert.ok(
-      counted.opened <= 2,
-      `${counted.opened} connections: a permanent failure was retried (2: the request's and ` +
-        "the ALPN probe's)",
+      counted.opened <= 3,
+      `${counted.opened} connections: a permanent failure was retried (3: the first request's, ` +
+        "the second's on an HTTP/2-only client, and the ALPN probe's)",
     );
     assert.deepEqual(proxy.requests, []);
     assert.ok(run.ms < 10_000, `the run took ${run.ms} ms`);
