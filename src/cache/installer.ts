@@ -158,11 +158,11 @@ function extract(
       hashed.push({ name: entry.name, sha256: EMPTY_SHA256 });
       continue;
     }
-    const target = join(p.dir, relPath);
-    const parent = dirname(target);
+    const target = `${p.dir}/${relPath}`;
+    const parent = parentOf(target);
     if (!dirs.has(parent)) {
       Deno.mkdirSync(parent, { recursive: true, mode: 0o777 });
-      for (let d = parent; d !== p.dir && !dirs.has(d); d = dirname(d)) dirs.add(d);
+      for (let d = parent; d !== p.dir && !dirs.has(d); d = parentOf(d)) dirs.add(d);
     }
     hashed.push({ name: entry.name, sha256: writeEntry(source, entry, target, fileMode) });
     bytes += entry.uncompressedSize;
@@ -171,6 +171,11 @@ function extract(
   const h1 = hash1(hashed);
   checkZipHash(job, h1);
   return { result: { h1, files, bytes }, dirs: [...dirs] };
+}
+
+/** The directory of `path`, which is clean and inside the tree: cheaper than `dirname`, per entry. */
+function parentOf(path: string): string {
+  return path.slice(0, path.lastIndexOf("/"));
 }
 
 /** Throws unless go.sum lists `h1` for the zip. */
