@@ -175,8 +175,9 @@ interface Connection {
 
 /**
  * HTTP/2 connections one origin gets per run at most: the first, the HTTP/2-only one that
- * replaces it once ALPN has said HTTP/2, and replacements for connections that failed. Past
- * that a failed connection stays in use, and Deno's fetch reconnects it if it was closed.
+ * replaces it once ALPN has said HTTP/2 (the speculative one counts only if it is kept), and
+ * replacements for connections that failed. Past that a failed connection stays in use, and
+ * Deno's fetch reconnects it if it was closed.
  */
 const MAX_CONNECTIONS = 4;
 
@@ -445,11 +446,10 @@ export class ProxyClient {
       const headers = new Headers();
       if (auth && current.origin === origin) headers.set("authorization", auth);
       requireNet(current, hop);
-      const at = current;
       const { res, lease } = await send(
-        at,
+        current,
         { headers, signal, redirect: "manual" },
-        () => use(at, hop),
+        () => use(current, hop),
       );
       watchdog.headersArrived();
       if (res.status >= 300 && res.status < 400 && res.headers.has("location")) {
@@ -627,7 +627,11 @@ interface Lease {
    * that has none settles it as neither.
    */
   unanswered(failure?: ConnectFailure): boolean;
-  /** The request failed at the transport level, once connected: the connection is retired. */
+  /**
+   * The request failed at the transport level, or stalled: the connection is retired, and if it
+   * was an HTTP/2-only one before any answered, the origin negotiates again (see
+   * {@link unanswered}).
+   */
   failed(): void;
   /** The request is done with the connection. */
   release(): void;
@@ -668,8 +672,8 @@ class Origin {
    * reaches speaks HTTP/2), or one failed before any had answered.
    */
   #http2: "untried" | "answered" | "refused" = "untried";
-  /** Whether to open a speculative connection: the origin is a proxy of GOPROXY. */
-  #speculate: boolean;
+  /** Whether a speculative connection may still be opened: a proxy of GOPROXY, not probed yet. */
+  #mayOpenSpeculative: boolean;
   /** The speculative connection, until the probe answers. */
   #speculative: Connection | undefined;
   /** On an HTTP/1.1 origin, one connection each, one request at a time on each. */
@@ -682,7 +686,7 @@ class Origin {
     this.name = url.origin;
     this.#retries = retries;
     this.#maxLanes = maxLanes;
-    this.#speculate = speculate && url.protocol === "https:";
+    this.#mayOpenSpeculative = speculate && url.protocol === "https:";
     if (url.protocol === "http:") this.#http1 = true;
     else {
       speaksHttp1Only(url, this.#probe.signal).then(
@@ -695,15 +699,17 @@ class Origin {
   /**
    * Takes the probe's answer (undefined when it failed): on HTTP/2, the speculative connection
    * (or a new HTTP/2-only one, if it failed) takes the place of the first request's; otherwise
-   * the speculative connection is closed.
+   * the speculative connection is retired.
    */
   #probeAnswered(h1: boolean | undefined): void {
-    this.#http1 = h1;
     const speculative = this.#speculative;
     this.#speculative = undefined;
+    this.#mayOpenSpeculative = false;
+    this.#http1 = h1;
     if (h1 === false && this.#current) this.#retire(this.#current, true);
     if (h1 === false && speculative && !speculative.retired) {
       speculative.speculative = false;
+      this.#made++;
       this.#current = speculative;
     } else if (speculative) this.#retire(speculative, true);
     this.#wakeAll();
@@ -766,10 +772,9 @@ class Origin {
         );
         if (lease) return lease;
         continue;
-      } else if (this.#speculate && this.#http1 === undefined && this.#connectFailures === 0) {
-        this.#speculate = false;
-        this.#made++;
-        this.#speculative = { ...newConnection(true), speculative: true };
+      } else if (this.#mayOpenSpeculative && this.#connectFailures === 0) {
+        this.#mayOpenSpeculative = false;
+        this.#speculative = newConnection(true, true);
         return this.#lease(this.#speculative, false, onFail);
       }
       await wait();
@@ -909,7 +914,9 @@ class Origin {
         this.#wakeAll();
         return refused;
       },
-      failed: () => this.#retire(connection),
+      failed: () => {
+        if (!this.#refusedHttp2(connection)) this.#retire(connection);
+      },
       /**
        * A lane comes free a turn of the event loop later: Deno's fetch puts its connection back
        * in the pool only then, and a request sent before would open another.
@@ -975,11 +982,11 @@ class Origin {
  * A connection of a client of its own. An HTTP/2-only client needs no request to go first: Deno's
  * fetch lets one request connect it while the others wait for that connection.
  */
-function newConnection(http2Only = false): Connection {
+function newConnection(http2Only = false, speculative = false): Connection {
   return {
     client: Deno.createHttpClient(http2Only ? { http1: false, http2: true } : {}),
     http2Only,
-    speculative: false,
+    speculative,
     users: 0,
     retired: false,
     open: false,

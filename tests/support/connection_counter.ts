@@ -43,6 +43,14 @@ export async function countConnections(
   const sockets = new Set<net.Socket>();
   const connections: { acceptedAt: number; bytesUp: number }[] = [];
   let firstAnswerAt: number | undefined;
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const later = (f: () => void) => {
+    const id = setTimeout(() => {
+      timers.delete(id);
+      f();
+    }, opts.delayMs);
+    timers.add(id);
+  };
   const track = (s: net.Socket) => {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
@@ -62,13 +70,16 @@ export async function countConnections(
     client.pipe(upstream);
     const answer = (bytes: Uint8Array) => {
       firstAnswerAt ??= performance.now();
-      client.write(bytes);
+      if (!client.write(bytes)) {
+        upstream.pause();
+        client.once("drain", () => upstream.resume());
+      }
     };
-    upstream.on("data", (bytes: Uint8Array) => {
-      if (opts.delayMs) setTimeout(() => answer(bytes), opts.delayMs);
-      else answer(bytes);
-    });
-    upstream.on("end", () => setTimeout(() => client.end(), opts.delayMs ?? 0));
+    upstream.on(
+      "data",
+      (bytes: Uint8Array) => opts.delayMs ? later(() => answer(bytes)) : answer(bytes),
+    );
+    upstream.on("end", () => opts.delayMs ? later(() => client.end()) : client.end());
   });
   const port = await new Promise<number>((resolve) => {
     server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port));
@@ -85,6 +96,7 @@ export async function countConnections(
       return firstAnswerAt;
     },
     close: () => {
+      for (const id of timers) clearTimeout(id);
       for (const s of sockets) s.destroy();
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
