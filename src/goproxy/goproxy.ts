@@ -645,7 +645,7 @@ interface Lease {
  * retired), or it fails (then the next one opens it). On a proxy of GOPROXY, the second request
  * does not wait: it opens an HTTP/2-only connection at once, on the chance that the probe says
  * HTTP/2, when the others go on it, already open, a connect's round trips sooner; otherwise it
- * is closed, and a request that failed on it goes again. The probe may reach another server than
+ * is retired, and a request that failed on it goes again. The probe may reach another server than
  * fetch does (through a forward proxy, or behind a balancer), so an HTTP/2-only connection that
  * fails before any response sends the origin back to the client that negotiates, for the rest
  * of the run. Connect failures in a row back off as retries do, with one request at a time
