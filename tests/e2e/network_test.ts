@@ -51,6 +51,22 @@ async function runWithReport(
   return { code: r.code, stderr: r.stderr, report, ms };
 }
 
+/**
+ * Runs the CLI with `args` against the https `proxy`, its CA in `caFile`; asserts exit 0 and every
+ * module of `box` fetched.
+ */
+async function fetchAllOverTls(
+  box: TinySandbox,
+  proxy: string,
+  caFile: string,
+  args: string[] = [],
+): Promise<{ code: number; stderr: string; report: PrefetchReport; ms: number }> {
+  const run = await runWithReport(box, args, box.env({ GOPROXY: proxy, DENO_CERT: caFile }));
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.report.totals.fetched, box.specs.length);
+  return run;
+}
+
 /** Asserts that the run failed as a whole on `line`: exit 1, that one error line, no module failed. */
 function assertUnreachable(
   run: { code: number; stderr: string; report: PrefetchReport },
@@ -325,13 +341,7 @@ Deno.test("connections closed during the TLS handshake are retried, not taken fo
     route: (n) => n <= 3 ? undefined : proxy.url,
   });
   try {
-    const run = await runWithReport(
-      box,
-      [],
-      box.env({ GOPROXY: flaky.url, DENO_CERT: tls.caFile }),
-    );
-    assert.equal(run.code, 0, run.stderr);
-    assert.equal(run.report.totals.fetched, 20);
+    const run = await fetchAllOverTls(box, flaky.url, tls.caFile);
     assert.ok(run.report.modules.some((m) => m.retries > 0), run.stderr);
   } finally {
     await flaky.close();
@@ -344,10 +354,8 @@ Deno.test("connections closed during the TLS handshake are retried, not taken fo
  * The probe may see another server than fetch reaches (a balancer with unlike backends, a
  * forward proxy): when the HTTP/2-only connection is refused (here by a backend whose ALPN
  * offers only HTTP/1.1), the origin goes back to the client that negotiates, and the run goes on.
- */
-/**
- * A front whose first two connections (the probe's and the first request's) reach an HTTP/2
- * server, and the others an HTTP/1.1-only one. At `-c 1` no second request is under way before
+ * The front sends its first two connections (the probe's and the first request's) to an HTTP/2
+ * server, the others to an HTTP/1.1-only one. At `-c 1` no second request is under way before
  * the probe answers, so no HTTP/2-only connection is opened early: the one opened after the probe
  * said HTTP/2 is refused.
  */
@@ -360,13 +368,7 @@ Deno.test("an HTTP/2-only connection refused after the probe saw HTTP/2: the ori
     route: (n) => n <= 2 ? h2.url : h1.url,
   });
   try {
-    const run = await runWithReport(
-      box,
-      ["-c", "1"],
-      box.env({ GOPROXY: front.url, DENO_CERT: tls.caFile }),
-    );
-    assert.equal(run.code, 0, run.stderr);
-    assert.equal(run.report.totals.fetched, 20);
+    await fetchAllOverTls(box, front.url, tls.caFile, ["-c", "1"]);
   } finally {
     await front.close();
     await h1.close();
@@ -386,13 +388,7 @@ Deno.test("the requests go on an HTTP/2-only connection opened before the probe 
   const proxy = await serveProxy(box.proxyRoot, { tls });
   const counted = await countConnections(proxy.url, { delayMs: 150 });
   try {
-    const run = await runWithReport(
-      box,
-      [],
-      box.env({ GOPROXY: counted.url, DENO_CERT: tls.caFile }),
-    );
-    assert.equal(run.code, 0, run.stderr);
-    assert.equal(run.report.totals.fetched, 20);
+    await fetchAllOverTls(box, counted.url, tls.caFile);
     assert.ok(counted.opened <= 3, `${counted.opened} connections`);
     const busiest = counted.connections.reduce((a, b) => b.bytesUp > a.bytesUp ? b : a);
     assert.ok(
@@ -412,13 +408,7 @@ Deno.test("an HTTP/1.1-only https proxy: the HTTP/2-only connection tried at the
   const tls = await makeTestCertificates(box.tmp);
   const front = serveHttp1Tls(box.proxy.url, tls, 0);
   try {
-    const run = await runWithReport(
-      box,
-      [],
-      box.env({ GOPROXY: front.url, DENO_CERT: tls.caFile }),
-    );
-    assert.equal(run.code, 0, run.stderr);
-    assert.equal(run.report.totals.fetched, 20);
+    const run = await fetchAllOverTls(box, front.url, tls.caFile);
     assert.deepEqual(run.report.modules.filter((m) => m.retries > 0), []);
     assert.equal(
       front.opened - front.used,
